@@ -1,0 +1,86 @@
+"""Parser assembly, error handling and progress bars of the ``fusion`` command."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from importlib.metadata import entry_points, version
+
+__all__ = ["build_parser", "main"]
+
+EXIT_INVALID = 1
+EXIT_UNREADABLE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every installed verb."""
+    parser = argparse.ArgumentParser(
+        prog="fusion",
+        description="Fused multi-modal voxel datasets of battery electrodes.",
+    )
+    parser.add_argument("--version", action="version", version=f"fusion {version('fusion-cli')}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for entry in sorted(entry_points(group="fusion.commands"), key=lambda e: e.name):
+        try:
+            register = entry.load()
+        except Exception as err:  # a broken plug-in must not take the other verbs down
+            warnings.warn(f"fusion: verb {entry.name!r} failed to load: {err}", stacklevel=1)
+            continue
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``fusion`` command; return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.progress = _progress_factory(quiet=args.quiet)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        print("fusion: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if os.environ.get("FUSION_DEBUG"):
+            raise
+        print(f"fusion {args.verb}: error: {_one_line(err)}", file=sys.stderr)
+        return _exit_code(err)
+
+
+def _exit_code(err: BaseException) -> int:
+    """Unreadable input (OSError family) is 2; invalid content is 1."""
+    if isinstance(err, OSError):
+        return EXIT_UNREADABLE
+    return EXIT_INVALID
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 2000 else text[:1997] + "..."
+
+
+def _progress_factory(quiet: bool) -> Callable[[str], contextlib.AbstractContextManager]:
+    show = not quiet and sys.stderr.isatty()
+
+    @contextlib.contextmanager
+    def progress(description: str) -> Iterator[Callable[[int, int], None] | None]:
+        if not show:
+            yield None
+            return
+        from tqdm import tqdm
+
+        with tqdm(desc=description, unit="B", unit_scale=True, leave=False) as bar:
+
+            def update(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            yield update
+
+    return progress

@@ -1,0 +1,60 @@
+"""fusion.schema: the fused multi-modal voxel dataset format.
+
+Pydantic models of all metadata (`RootAttrs`, `ChannelAttrs`, `Provenance`, ...), the
+validator (`validate`), the atomic writer (`write`), the example dataset (`make_example`), the
+JSON Schema export, and the ``.fusion`` accessors on xarray objects (registered on import).
+"""
+
+from importlib.metadata import version as _version
+
+from . import _accessor  # noqa: F401  (registers the .fusion accessors)
+from ._errors import FusionError, SchemaError, UnreadableStoreError, WriteError
+from ._example import make_example
+from ._jsonschema import json_schemas, write_json_schemas
+from ._report import CODES, Finding, ValidationReport
+from ._validate import validate
+from ._write import write
+from .v0_1 import (
+    SCHEMA_ID,
+    Activity,
+    Agent,
+    ChannelAttrs,
+    CoordinateAttrs,
+    DatasetEntity,
+    FileEntity,
+    ModelEntity,
+    Provenance,
+    RootAttrs,
+    Sample,
+    Software,
+)
+
+__version__ = _version("fusion-schema")
+
+__all__ = [
+    "CODES",
+    "SCHEMA_ID",
+    "Activity",
+    "Agent",
+    "ChannelAttrs",
+    "CoordinateAttrs",
+    "DatasetEntity",
+    "FileEntity",
+    "Finding",
+    "FusionError",
+    "ModelEntity",
+    "Provenance",
+    "RootAttrs",
+    "Sample",
+    "SchemaError",
+    "Software",
+    "UnreadableStoreError",
+    "ValidationReport",
+    "WriteError",
+    "__version__",
+    "json_schemas",
+    "make_example",
+    "validate",
+    "write",
+    "write_json_schemas",
+]

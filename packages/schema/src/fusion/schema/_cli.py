@@ -1,0 +1,129 @@
+"""The verbs fusion-schema adds to the ``fusion`` command: ``validate``, ``example``, ``schema``.
+
+Each verb parses its arguments, calls one library function, prints, and returns an exit code.
+The ``fusion`` program (fusion-cli) finds these through the ``fusion.commands`` entry points
+and passes a ``progress`` factory on the parsed arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+
+from ._errors import FusionError
+from ._example import SIZES, make_example
+from ._jsonschema import write_json_schemas
+from ._validate import validate
+from ._write import write
+
+__all__ = ["register_example", "register_schema", "register_validate"]
+
+Subparsers = argparse._SubParsersAction
+
+
+@contextlib.contextmanager
+def _no_progress(description: str) -> Iterator[None]:
+    yield None
+
+
+def _progress(args: argparse.Namespace) -> Callable:
+    return getattr(args, "progress", _no_progress)
+
+
+def parse_storage_options(pairs: list[str] | None) -> dict[str, object]:
+    """``["endpoint_url=http://127.0.0.1:5000", "anon=true"]`` → a storage_options dict."""
+    options: dict[str, object] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise FusionError(f"--storage-option expects KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def _add_storage_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--storage-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="fsspec option for URLs (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
+    )
+
+
+def register_validate(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check a dataset against the format",
+        description="Validate a fused dataset. Exit 0: conforms; 1: does not; 2: unreadable.",
+    )
+    parser.add_argument("path", help="folder, .zip file or fsspec URL of the dataset")
+    parser.add_argument(
+        "--level",
+        choices=("metadata", "data"),
+        default="metadata",
+        help="metadata: attributes, dims, coordinates (fast, any size); data: also every value",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_storage_option(parser)
+    parser.set_defaults(run=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    options = parse_storage_options(args.storage_option)
+    with _progress(args)(f"validating {args.path}") as progress:
+        report = validate(args.path, level=args.level, storage_options=options, progress=progress)
+    if args.json:
+        print(report.to_json())
+    elif not report.readable:
+        print(f"fusion validate: error: {report.findings[0].message}", file=sys.stderr)
+    else:
+        print(report)
+    return report.exit_code
+
+
+def register_example(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "example",
+        help="write the built-in example dataset",
+        description="Write a small two-scale example dataset (generated data) that conforms.",
+    )
+    parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
+    parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    _add_storage_option(parser)
+    parser.set_defaults(run=run_example)
+
+
+def run_example(args: argparse.Namespace) -> int:
+    tree = make_example(size=args.size, seed=args.seed)
+    options = parse_storage_options(args.storage_option)
+    where = write(tree, args.output, overwrite=args.overwrite, storage_options=options)
+    scales = ", ".join(
+        f"{name} {tuple(ds.sizes[d] for d in ('z', 'y', 'x'))} at {ds.fusion.voxel_size_um[2]} um"
+        for name, ds in tree.fusion.scales.items()
+    )
+    print(f"wrote {where}: {scales}")
+    return 0
+
+
+def register_schema(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "schema",
+        help="write the format's JSON Schema files",
+        description="Write the JSON Schema of the format's metadata documents.",
+    )
+    parser.add_argument("--out", default="spec/schema", help="folder (default: spec/schema)")
+    parser.set_defaults(run=run_schema)
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    for path in write_json_schemas(args.out):
+        print(path)
+    return 0

@@ -1,0 +1,80 @@
+"""`validate`: check any target against the format and return a report; never raise on bad data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from ._data_checks import Progress, check_data
+from ._metadata_checks import check_metadata
+from ._report import ValidationReport
+from ._source import describe_target, tree_from_target
+
+__all__ = ["validate"]
+
+
+def validate(
+    target: Any,
+    level: Literal["metadata", "data"] = "metadata",
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> ValidationReport:
+    """Validate a fused dataset against the format it declares.
+
+    Parameters
+    ----------
+    target
+        A local path (folder or ``.zip``), an fsspec URL (``s3://…``, ``https://…``,
+        ``memory://…``), a ``zarr.Group`` or an ``xarray.DataTree``.
+    level
+        ``metadata`` checks attributes, dimensions, dtypes, shapes and the 1-D coordinates and
+        reads no channel values; ``data`` also reads every chunk once and checks the values
+        (labels within ``flag_values``, no NaN or inf, unit quaternions, fractions in [0, 1]).
+    storage_options
+        Passed to fsspec for URLs (credentials, ``endpoint_url``).
+    progress
+        Called as ``progress(bytes_done, bytes_total)`` while values are checked.
+
+    Returns
+    -------
+    ValidationReport
+        Findings with their location, code and severity. ``report.ok`` is the verdict; call
+        ``report.raise_for_errors()`` to turn it into an exception.
+
+    Examples
+    --------
+    >>> from fusion.schema import make_example, validate
+    >>> validate(make_example(size="tiny"), level="data").ok
+    True
+    """
+    if level not in ("metadata", "data"):
+        raise ValueError(f"level must be 'metadata' or 'data', got {level!r}")
+    name = describe_target(target)
+    report = ValidationReport(target=name, level=level)
+    try:
+        tree = tree_from_target(target, storage_options)
+    except TypeError as err:
+        raise TypeError(str(err)) from err
+    except Exception as err:
+        report.readable = False
+        report.add("store.unreadable", "/", _unreadable_message(target, err))
+        return report
+    try:
+        channels = check_metadata(tree, report)
+        if level == "data":
+            check_data(channels, report, progress)
+    except Exception as err:  # a bug of ours must still give the user a report
+        report.add(
+            "validator.internal-error",
+            "/",
+            f"{type(err).__name__}: {err}; please report this with the store",
+        )
+    return report
+
+
+def _unreadable_message(target: Any, err: BaseException) -> str:
+    where = os.fspath(target) if isinstance(target, str | os.PathLike) else describe_target(target)
+    detail = str(err) or type(err).__name__
+    return f"cannot open {where} as a Zarr group: {type(err).__name__}: {detail}"

@@ -1,0 +1,209 @@
+"""`write`: put a DataTree into a Zarr v3 store so that a crash never leaves a store that validates.
+
+Two mechanisms, both always on:
+
+* The root group carries ``fusion_incomplete`` from the first byte written until the last;
+  the validator reports such a store as ``root.incomplete-write``. This is what protects
+  object stores, where nothing can be renamed.
+* Local folders and zip files are written to a hidden sibling (``.NAME.<uuid>.partial``) and
+  moved into place with one rename only when complete; an existing dataset is replaced
+  only after the new one is whole, and is kept if anything fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+import warnings
+import zipfile
+from collections.abc import Mapping
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+import zarr
+
+from ._errors import WriteError
+from ._metadata_checks import INCOMPLETE_MARKER
+from ._validate import validate
+
+__all__ = ["CHUNK_BYTES", "write"]
+
+CHUNK_BYTES = 4 * 2**20
+"""Target size of one chunk of a channel written from in-memory (numpy) data."""
+
+
+def write(
+    tree: xr.DataTree,
+    url: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
+    check: bool = True,
+) -> str:
+    """Write a fused dataset atomically.
+
+    Parameters
+    ----------
+    tree
+        The dataset; its root carries the ``fusion`` attribute.
+    url
+        A local folder (``demo.zarr``), a local ``.zip`` file, or an fsspec URL
+        (``s3://bucket/demo.zarr``, ``memory://demo.zarr``).
+    overwrite
+        Replace an existing dataset at ``url``. Without it, an existing one is an error and
+        is left untouched.
+    storage_options
+        Passed to fsspec for URLs.
+    check
+        Validate the tree's metadata first and refuse to write one that does not conform.
+
+    Returns
+    -------
+    str
+        The location written.
+
+    Raises
+    ------
+    SchemaError
+        ``check`` is on and the metadata does not conform (nothing is written).
+    WriteError
+        The destination exists (without ``overwrite``) or the write failed; the destination
+        is as it was before the call.
+    """
+    if check:
+        validate(tree, level="metadata").raise_for_errors()
+    location = os.fspath(url)
+    if "://" in location:
+        _write_to_url(tree, location, overwrite, storage_options or {})
+    elif location.endswith(".zip"):
+        _write_local(tree, Path(location), overwrite, as_zip=True)
+    else:
+        _write_local(tree, Path(location), overwrite, as_zip=False)
+    return location
+
+
+def _write_local(tree: xr.DataTree, dest: Path, overwrite: bool, *, as_zip: bool) -> None:
+    if dest.exists() and not overwrite:
+        raise WriteError(f"{dest} exists; pass overwrite=True (--overwrite) to replace it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.partial")
+    try:
+        if as_zip:
+            staging = partial.with_suffix(".staging")
+            try:
+                _write_store(tree, str(staging))
+                _zip_folder(staging, partial)
+            finally:
+                _remove(staging)
+        else:
+            _write_store(tree, str(partial))
+        _move_into_place(partial, dest)
+    except BaseException as err:
+        _remove(partial)
+        if isinstance(err, WriteError | KeyboardInterrupt):
+            raise
+        raise WriteError(f"writing {dest} failed, nothing was changed there: {err}") from err
+
+
+def _zip_folder(folder: Path, archive: Path) -> None:
+    """Zip a store uncompressed (chunks are compressed already), root at the archive root."""
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+
+
+def _move_into_place(partial: Path, dest: Path) -> None:
+    if not dest.exists():
+        os.replace(partial, dest)
+        return
+    old = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.old")
+    os.replace(dest, old)
+    try:
+        os.replace(partial, dest)
+    except BaseException:
+        os.replace(old, dest)
+        raise
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
+def _write_to_url(
+    tree: xr.DataTree, url: str, overwrite: bool, storage_options: Mapping[str, Any]
+) -> None:
+    store = zarr.storage.FsspecStore.from_url(url, storage_options=dict(storage_options))
+    if _has_root(store) and not overwrite:
+        raise WriteError(f"{url} exists; pass overwrite=True (--overwrite) to replace it")
+    try:
+        _write_store(tree, store)
+    except Exception as err:
+        raise WriteError(
+            f"writing {url} failed; the store is marked incomplete and will not validate: {err}"
+        ) from err
+
+
+def _has_root(store: zarr.abc.store.Store) -> bool:
+    try:
+        zarr.open_group(store, mode="r")
+    except Exception:
+        return False
+    return True
+
+
+def _write_store(tree: xr.DataTree, store: Any) -> None:
+    """Write with the incomplete marker, then remove it and consolidate as the last step."""
+    marked = tree.copy(deep=False)
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    marked.attrs = {
+        **tree.attrs,
+        INCOMPLETE_MARKER: f"write started {stamp} by fusion-schema {version('fusion-schema')}",
+    }
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+        warnings.filterwarnings("ignore", message=".*does not have a Zarr V3 specification.*")
+        marked.to_zarr(
+            store, mode="w", encoding=_encoding(marked), consolidated=False, zarr_format=3
+        )
+        group = zarr.open_group(store, mode="r+")
+        del group.attrs[INCOMPLETE_MARKER]
+        zarr.consolidate_metadata(store)
+
+
+def _encoding(tree: xr.DataTree) -> dict[str, dict[str, dict[str, Any]]]:
+    """Chunk in-memory channels into blocks of about CHUNK_BYTES; keep dask chunks as they are."""
+    encoding: dict[str, dict[str, dict[str, Any]]] = {}
+    for node in tree.subtree:
+        per_node: dict[str, dict[str, Any]] = {}
+        for name, variable in node.to_dataset(inherit=False).variables.items():
+            if variable.chunks is None and variable.ndim >= 3:
+                per_node[str(name)] = {"chunks": chunk_shape(variable.shape, variable.dtype)}
+        if per_node:
+            encoding[node.path] = per_node
+    return encoding
+
+
+def chunk_shape(shape: tuple[int, ...], dtype: np.dtype, target: int = CHUNK_BYTES) -> tuple:
+    """Halve the longest of the first three axes until a chunk holds at most ``target`` bytes.
+
+    Trailing channel axes (quat, element, energy_loss) are kept whole.
+
+    >>> chunk_shape((512, 512, 512), np.dtype("uint8"))
+    (128, 128, 256)
+    """
+    chunk = list(shape)
+    itemsize = np.dtype(dtype).itemsize
+    while int(np.prod(chunk)) * itemsize > target and max(chunk[:3]) > 1:
+        axis = int(np.argmax(chunk[:3]))
+        chunk[axis] = (chunk[axis] + 1) // 2
+    return tuple(chunk)
