@@ -157,7 +157,7 @@ def _report_root_error(error: Mapping[str, Any], report: ValidationReport) -> No
         code = f"{section}.unknown-field"
     else:
         code = f"{section}.invalid-value"
-    attribute = ".".join(["fusion", *loc])
+    attribute = ".".join(["fusion", *loc, *_ctx_attribute(error)])
     found = _short(error.get("input"))
     message = (
         error["msg"]
@@ -454,7 +454,7 @@ def _validate_channel_attrs(array: ArrayNode, report: ValidationReport) -> Chann
     except ValidationError as err:
         for error in err.errors():
             loc = [str(p) for p in error["loc"]]
-            field = loc[0] if loc else None
+            field = loc[0] if loc else next(iter(_ctx_attribute(error)), None)
             report.add(
                 _channel_code(error["type"], field),
                 array.path,
@@ -569,6 +569,13 @@ def _check_orientation_channel(
 def _flag_words(attrs: Mapping[str, Any]) -> list[str] | None:
     meanings = attrs.get("flag_meanings")
     return meanings.split() if isinstance(meanings, str) else None
+
+
+def _ctx_attribute(error: Mapping[str, Any]) -> list[str]:
+    """The attribute a model-level error names in its context, as a one-element list or []."""
+    ctx = error.get("ctx") or {}
+    attribute = ctx.get("attribute")
+    return [str(attribute)] if attribute else []
 
 
 def _short(value: Any, limit: int = 80) -> str:

@@ -85,12 +85,17 @@ class ChannelAttrs(FusionModel):
             raise PydanticCustomError(
                 "flags_incomplete",
                 "flag_values and flag_meanings go together; got only {present}",
-                {"present": "flag_values" if meanings is None else "flag_meanings"},
+                {
+                    "present": "flag_values" if meanings is None else "flag_meanings",
+                    "attribute": "flag_values",
+                },
             )
         if values is None or meanings is None:
             if self.flag_colors is not None:
                 raise PydanticCustomError(
-                    "flags_incomplete", "flag_colors given without flag_values", {}
+                    "flags_incomplete",
+                    "flag_colors given without flag_values",
+                    {"attribute": "flag_colors"},
                 )
             return self
         words = meanings.split()
@@ -99,27 +104,31 @@ class ChannelAttrs(FusionModel):
                 "flags_mismatch",
                 "expected one flag_meanings word per flag_values entry, but got {n_values} "
                 "values and {n_words} words",
-                {"n_values": len(values), "n_words": len(words)},
+                {"n_values": len(values), "n_words": len(words), "attribute": "flag_values"},
             )
         if len(set(values)) != len(values) or len(set(words)) != len(words):
             raise PydanticCustomError(
                 "flags_duplicate",
                 "flag_values and flag_meanings must be unique, but got {values} / '{meanings}'",
-                {"values": values, "meanings": meanings},
+                {"values": values, "meanings": meanings, "attribute": "flag_values"},
             )
         bad = [w for w in words if not _is_flag_word(w)]
         if bad:
             raise PydanticCustomError(
                 "flags_mismatch",
                 "flag_meanings words may hold letters, digits and _ . + - only; got {bad}",
-                {"bad": bad},
+                {"bad": bad, "attribute": "flag_meanings"},
             )
         if self.flag_colors is not None and len(self.flag_colors) != len(values):
             raise PydanticCustomError(
                 "flags_mismatch",
                 "expected one flag_colors entry per flag value, but got {n_colors} colours for "
                 "{n_values} values",
-                {"n_colors": len(self.flag_colors), "n_values": len(values)},
+                {
+                    "n_colors": len(self.flag_colors),
+                    "n_values": len(values),
+                    "attribute": "flag_colors",
+                },
             )
         return self
 

@@ -131,7 +131,11 @@ class Activity(FusionModel):
             raise PydanticCustomError(
                 "time_order",
                 "expected ended >= started, but got started {started}, ended {ended}",
-                {"started": self.started.isoformat(), "ended": self.ended.isoformat()},
+                {
+                    "started": self.started.isoformat(),
+                    "ended": self.ended.isoformat(),
+                    "attribute": "ended",
+                },
             )
         return self
 
@@ -162,7 +166,7 @@ class Provenance(FusionModel):
             raise PydanticCustomError(
                 "dangling_reference",
                 "{where} refers to '{ref}', which is not defined in the provenance graph",
-                {"where": where, "ref": ref},
+                {"where": where, "ref": ref, "attribute": where},
             )
         return self
 

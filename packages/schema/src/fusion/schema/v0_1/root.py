@@ -54,6 +54,10 @@ class RootAttrs(FusionModel):
             raise PydanticCustomError(
                 "time_order",
                 "expected modified >= created, but got created {created}, modified {modified}",
-                {"created": self.created.isoformat(), "modified": self.modified.isoformat()},
+                {
+                    "created": self.created.isoformat(),
+                    "modified": self.modified.isoformat(),
+                    "attribute": "modified",
+                },
             )
         return self

@@ -1,0 +1,125 @@
+"""The writer: atomic on local folders and zips, marked incomplete on object stores, never lossy."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import xarray as xr
+import zarr
+
+import fusion.schema._write as writer
+from fusion.schema import SchemaError, WriteError, make_example, validate, write
+
+
+def _no_partials(folder) -> bool:
+    return not [p for p in os.listdir(folder) if ".partial" in p or p.endswith(".old")]
+
+
+def test_written_store_conforms_and_reopens(tmp_path):
+    tree = make_example(size="tiny", seed=3)
+    where = write(tree, tmp_path / "a.zarr")
+    assert validate(where, level="data").ok
+    back = xr.open_datatree(where, engine="zarr")
+    xr.testing.assert_equal(back["particle"].phase, tree["particle"].phase)
+    assert back.attrs["fusion"] == tree.attrs["fusion"]
+    assert "fusion_incomplete" not in back.attrs
+    assert _no_partials(tmp_path)
+
+
+def test_existing_dataset_is_not_replaced_without_overwrite(tmp_path):
+    dest = tmp_path / "a.zarr"
+    write(make_example(size="tiny", seed=1), dest)
+    before = sorted(p.name for p in dest.rglob("*"))
+    with pytest.raises(WriteError, match="exists"):
+        write(make_example(size="tiny", seed=2), dest)
+    assert sorted(p.name for p in dest.rglob("*")) == before
+
+
+def test_overwrite_replaces_whole(tmp_path):
+    dest = tmp_path / "a.zarr"
+    write(make_example(size="tiny", seed=1), dest)
+    write(make_example(size="tiny", seed=2), dest, overwrite=True)
+    back = xr.open_datatree(dest, engine="zarr")
+    assert (
+        back.attrs["fusion"]["provenance"]["activities"]["generate-example"]["parameters"]["seed"]
+        == 2
+    )
+    assert _no_partials(tmp_path)
+
+
+def _crash_midway(monkeypatch):
+    """Make the write fail after the arrays are stored but before the marker is removed."""
+    real_open_group = writer.zarr.open_group
+
+    def boom(store, mode="r", **kwargs):
+        if mode == "r+":
+            raise RuntimeError("disk full (simulated)")
+        return real_open_group(store, mode=mode, **kwargs)
+
+    monkeypatch.setattr(writer.zarr, "open_group", boom)
+
+
+def test_crash_keeps_the_old_dataset_and_leaves_no_debris(tmp_path, monkeypatch):
+    dest = tmp_path / "a.zarr"
+    write(make_example(size="tiny", seed=1), dest)
+    _crash_midway(monkeypatch)
+    with pytest.raises(WriteError, match="disk full"):
+        write(make_example(size="tiny", seed=2), dest, overwrite=True)
+    assert validate(dest, level="data").ok
+    seed = xr.open_datatree(dest, engine="zarr").attrs["fusion"]["provenance"]["activities"][
+        "generate-example"
+    ]["parameters"]["seed"]
+    assert seed == 1
+    assert _no_partials(tmp_path)
+
+
+def test_crash_on_a_fresh_destination_leaves_nothing(tmp_path, monkeypatch):
+    _crash_midway(monkeypatch)
+    with pytest.raises(WriteError):
+        write(make_example(size="tiny"), tmp_path / "new.zarr")
+    assert os.listdir(tmp_path) == []
+
+
+def test_crash_on_an_object_store_leaves_a_store_that_does_not_validate(monkeypatch):
+    url = "memory://crash/a.zarr"
+    _crash_midway(monkeypatch)
+    with pytest.raises(WriteError, match="incomplete"):
+        write(make_example(size="tiny"), url)
+    report = validate(url)
+    assert "root.incomplete-write" in report.codes()
+    assert not report.ok
+
+
+def test_object_store_write_conforms(tmp_path):
+    url = "memory://ok/a.zarr"
+    write(make_example(size="tiny"), url)
+    assert validate(url, level="data").ok
+    assert xr.open_datatree(url, engine="zarr").attrs["fusion"]["schema"] == "fusion/0.1"
+    with pytest.raises(WriteError, match="exists"):
+        write(make_example(size="tiny"), url)
+
+
+def test_zip_archive_conforms_and_opens_with_plain_zarr(tmp_path):
+    dest = tmp_path / "a.zip"
+    write(make_example(size="tiny"), dest)
+    assert validate(dest, level="data").ok
+    tree = xr.open_datatree(zarr.storage.ZipStore(dest, mode="r"), engine="zarr")
+    assert tree["particle"].quat.values.tolist() == ["w", "x", "y", "z"]
+    assert _no_partials(tmp_path)
+
+
+def test_non_conforming_tree_is_refused_before_anything_is_written(tmp_path):
+    tree = make_example(size="tiny")
+    tree["particle"].phase.attrs["units"] = "micron"
+    with pytest.raises(SchemaError, match="micron"):
+        write(tree, tmp_path / "bad.zarr")
+    assert os.listdir(tmp_path) == []
+
+
+def test_in_memory_channels_are_chunked():
+    import numpy as np
+
+    assert writer.chunk_shape((64, 64, 64), np.dtype("uint8")) == (64, 64, 64)
+    chunk = writer.chunk_shape((1024, 1024, 1024, 4), np.dtype("float32"))
+    assert chunk[3] == 4 and np.prod(chunk) * 4 <= writer.CHUNK_BYTES
