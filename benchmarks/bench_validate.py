@@ -1,0 +1,116 @@
+"""Validation speed: ``--level metadata`` on a ~1 GB store, ``--level data`` against a bare read.
+
+Usage (from the repository root)::
+
+    uv run python benchmarks/bench_validate.py               # ~1.3 GB store in a temp folder
+    uv run python benchmarks/bench_validate.py --edge 200    # quicker, smaller store
+
+Prints a table; the numbers in docs/benchmarks.md come from this script. Timings are medians of
+``--repeat`` runs, ours and the reference interleaved in one process so that they share the
+machine's state (page cache, CPU frequency). No wall time is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from fusion.schema import make_example, validate, write
+
+
+def build_store(path: Path, edge: int) -> int:
+    """A one-group store of shape (edge/2, edge, edge): uint8 phase + float32 grey values."""
+    rng = np.random.default_rng(0)
+    shape = (edge // 2, edge, edge)
+    tree = make_example(size="tiny")
+    electrode = tree["electrode"].to_dataset()
+    coords = {d: 0.4 * np.arange(n, dtype=np.float64) for d, n in zip("zyx", shape, strict=True)}
+    phase = rng.integers(0, 3, shape, dtype=np.uint8)
+    grey = rng.random(shape, dtype=np.float32)
+    ds = xr.Dataset(
+        {
+            "phase": (("z", "y", "x"), phase, electrode.phase.attrs),
+            "grayscale": (("z", "y", "x"), grey, electrode.grayscale.attrs),
+        },
+        coords={d: (d, v, {"units": "um"}) for d, v in coords.items()},
+    )
+    big = xr.DataTree.from_dict({"/": xr.Dataset(attrs=tree.attrs), "/electrode": ds})
+    fusion = big.attrs["fusion"]["provenance"]["activities"]
+    fusion["generate-example"]["generated"] = ["/electrode/phase"]
+    write(big, path, overwrite=True)
+    return phase.nbytes + grey.nbytes
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--edge", type=int, default=800, help="x and y size; z is half")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", default=None, help="where to build the store (temp)")
+    args = parser.parse_args()
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="fusion-bench-"))
+    store = work / "bench.zarr"
+    small = work / "small.zarr"
+    try:
+        nbytes = build_store(store, args.edge)
+        write(make_example(size="tiny"), small, overwrite=True)
+        on_disk = sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
+
+        meta_big = [timed(lambda: validate(store, level="metadata")) for _ in range(5)]
+        meta_small = [timed(lambda: validate(small, level="metadata")) for _ in range(5)]
+
+        ours, bare = [], []
+        for _ in range(args.repeat):
+            bare.append(timed(lambda: xr.open_zarr(store, group="electrode").load()))
+            report = None
+
+            def run_data():
+                nonlocal report
+                report = validate(store, level="data")
+
+            ours.append(timed(run_data))
+            assert report is not None and report.ok, str(report)
+        t_ours, t_bare = statistics.median(ours), statistics.median(bare)
+        mb = nbytes / 2**20
+        rows = [
+            (
+                "store (uncompressed / on disk)",
+                f"{nbytes / 2**30:.2f} GiB / {on_disk / 2**30:.2f} GiB",
+            ),
+            (
+                "validate --level metadata, this store",
+                f"{statistics.median(meta_big) * 1e3:.1f} ms",
+            ),
+            (
+                "validate --level metadata, tiny store",
+                f"{statistics.median(meta_small) * 1e3:.1f} ms",
+            ),
+            ("bare xr.open_zarr(...).load()", f"{t_bare:.2f} s ({mb / t_bare:.0f} MiB/s)"),
+            ("validate --level data", f"{t_ours:.2f} s ({mb / t_ours:.0f} MiB/s)"),
+            ("data-level throughput / bare read", f"{t_bare / t_ours:.2f}"),
+        ]
+        width = max(len(r[0]) for r in rows)
+        print(f"| {'measure':<{width}} | value |")
+        print(f"|{'-' * (width + 2)}|-------|")
+        for name, value in rows:
+            print(f"| {name:<{width}} | {value} |")
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
