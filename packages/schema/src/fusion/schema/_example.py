@@ -56,8 +56,8 @@ def make_example(
     >>> tree = make_example(size="tiny")
     >>> sorted(tree.children)
     ['electrode', 'particle']
-    >>> float(tree["particle"].x[1] - tree["particle"].x[0])
-    0.05
+    >>> tree["particle"].to_dataset().fusion.voxel_size_um
+    (0.05, 0.05, 0.05)
     """
     if size not in SIZES:
         raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
