@@ -11,8 +11,7 @@ import pytest
 import fusion.schema
 
 MODULES = sorted(
-    name
-    for _, name, _ in pkgutil.walk_packages(fusion.schema.__path__, prefix="fusion.schema.")
+    name for _, name, _ in pkgutil.walk_packages(fusion.schema.__path__, prefix="fusion.schema.")
 )
 
 

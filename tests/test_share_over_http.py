@@ -1,0 +1,62 @@
+"""Sharing through an fsspec URL: a dataset served over HTTP on 127.0.0.1 validates and opens."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+import xarray as xr
+
+from fusion.cli import main
+from fusion.schema import make_example, validate, write
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A read-only HTTP server on 127.0.0.1 over a folder holding the example dataset."""
+    write(make_example(size="tiny", seed=7), tmp_path / "demo.zarr")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/demo.zarr/zarr.json", timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.1)
+    yield f"{base}/demo.zarr"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.mark.network
+def test_validate_and_open_over_http(served):
+    report = validate(served, level="data")
+    assert report.ok, str(report)
+    tree = xr.open_datatree(served, engine="zarr")
+    assert tree["particle"].phase.attrs["flag_meanings"] == "pore NMC CBD"
+    assert main(["validate", served, "--level", "data"]) == 0
+
+
+@pytest.mark.network
+def test_missing_dataset_over_http_is_unreadable(served):
+    assert main(["validate", served.replace("demo.zarr", "nothing.zarr")]) == 2
