@@ -94,3 +94,16 @@ def test_plain_xarray_opens_what_we_write_without_importing_fusion(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "['electrode', 'particle']"
+
+
+def test_a_file_where_a_store_should_be_is_named_as_such(tmp_path):
+    fake = tmp_path / "scan.tif"
+    fake.write_bytes(b"II*\x00")
+    report = validate(fake)
+    assert report.exit_code == 2
+    assert "is a file, not a Zarr store folder" in report.findings[0].message
+
+
+def test_unsupported_target_type_is_a_type_error():
+    with pytest.raises(TypeError, match="expected a path"):
+        validate(42)

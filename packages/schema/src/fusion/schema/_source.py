@@ -58,6 +58,9 @@ class GroupNode:
     """``(path, what differs)`` between consolidated metadata and the nodes' own documents."""
 
 
+SUPPORTED_TARGETS = (str, os.PathLike, zarr.Group, xr.DataTree, xr.Dataset)
+
+
 def describe_target(target: object) -> str:
     """A short name for a target, for messages."""
     if isinstance(target, str | os.PathLike):
@@ -91,8 +94,12 @@ def open_group(
             location, storage_options=dict(storage_options or {}), read_only=True
         )
     else:
+        if os.path.isfile(location):
+            raise NotADirectoryError(
+                f"{location} is a file, not a Zarr store folder (zipped stores must end in .zip)"
+            )
         if not os.path.isdir(location):
-            raise FileNotFoundError(f"no such directory: {location}")
+            raise FileNotFoundError(f"no such folder: {location}")
         store = zarr.storage.LocalStore(location, read_only=True)
     return zarr.open_group(store, mode="r", use_consolidated=use_consolidated)
 
@@ -103,11 +110,6 @@ def tree_from_target(target: object, storage_options: Mapping[str, Any] | None =
         return _tree_from_datatree(target)
     if isinstance(target, xr.Dataset):
         return _tree_from_datatree(xr.DataTree(dataset=target))
-    if not isinstance(target, str | os.PathLike | zarr.Group):
-        raise TypeError(
-            f"cannot validate a {type(target).__name__}: expected a path, an fsspec URL, "
-            "a zarr.Group or an xarray.DataTree"
-        )
     group = open_group(target, storage_options)
     if group.store.supports_listing:
         fresh = open_group(target, storage_options, use_consolidated=False)

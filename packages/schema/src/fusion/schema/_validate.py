@@ -9,7 +9,7 @@ from typing import Any, Literal
 from ._data_checks import Progress, check_data
 from ._metadata_checks import check_metadata
 from ._report import ValidationReport
-from ._source import describe_target, tree_from_target
+from ._source import SUPPORTED_TARGETS, describe_target, tree_from_target
 
 __all__ = ["validate"]
 
@@ -51,12 +51,14 @@ def validate(
     """
     if level not in ("metadata", "data"):
         raise ValueError(f"level must be 'metadata' or 'data', got {level!r}")
-    name = describe_target(target)
-    report = ValidationReport(target=name, level=level)
+    if not isinstance(target, SUPPORTED_TARGETS):
+        raise TypeError(
+            f"cannot validate a {type(target).__name__}: expected a path, an fsspec URL, "
+            "a zarr.Group or an xarray.DataTree"
+        )
+    report = ValidationReport(target=describe_target(target), level=level)
     try:
         tree = tree_from_target(target, storage_options)
-    except TypeError as err:
-        raise TypeError(str(err)) from err
     except Exception as err:
         report.readable = False
         report.add("store.unreadable", "/", _unreadable_message(target, err))
