@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from plain_stores import plain_tree
 
@@ -21,8 +21,9 @@ def _node(shape, chunks, dtype="uint8") -> ArrayNode:
     )  # fmt: skip
 
 
+@settings(max_examples=80, deadline=None)
 @given(
-    st.lists(st.integers(1, 40), min_size=1, max_size=4).flatmap(
+    st.lists(st.integers(1, 16), min_size=1, max_size=4).flatmap(
         lambda shape: st.tuples(
             st.just(tuple(shape)), st.tuples(*(st.integers(1, n) for n in shape))
         )

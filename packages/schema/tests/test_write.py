@@ -123,3 +123,19 @@ def test_in_memory_channels_are_chunked():
     assert writer.chunk_shape((64, 64, 64), np.dtype("uint8")) == (64, 64, 64)
     chunk = writer.chunk_shape((1024, 1024, 1024, 4), np.dtype("float32"))
     assert chunk[3] == 4 and np.prod(chunk) * 4 <= writer.CHUNK_BYTES
+
+
+def test_fixed_width_string_coordinates_are_stored_as_variable_length(tmp_path):
+    import numpy as np
+
+    tree = make_example(size="tiny")
+    particle = tree["particle"].to_dataset()
+    tree["particle"] = xr.DataTree(
+        particle.assign_coords(element=("element", np.array(particle.element.values, dtype="U2")))
+    )
+    write(tree, tmp_path / "a.zarr")
+    import json
+
+    document = json.loads((tmp_path / "a.zarr" / "particle" / "element" / "zarr.json").read_text())
+    assert document["data_type"] == "string"  # Zarr's variable-length UTF-8, not fixed UTF-32
+    assert validate(tmp_path / "a.zarr", level="data").ok

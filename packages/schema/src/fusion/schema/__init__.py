@@ -8,7 +8,13 @@ JSON Schema export, and the ``.fusion`` accessors on xarray objects (registered 
 from importlib.metadata import version as _version
 
 from . import _accessor  # noqa: F401  (registers the .fusion accessors)
-from ._errors import FusionError, SchemaError, UnreadableStoreError, WriteError
+from ._errors import (
+    FusionError,
+    SchemaError,
+    UnreadableFileError,
+    UnreadableStoreError,
+    WriteError,
+)
 from ._example import make_example
 from ._jsonschema import json_schemas, write_json_schemas
 from ._report import CODES, Finding, ValidationReport
@@ -48,6 +54,7 @@ __all__ = [
     "Sample",
     "SchemaError",
     "Software",
+    "UnreadableFileError",
     "UnreadableStoreError",
     "ValidationReport",
     "WriteError",

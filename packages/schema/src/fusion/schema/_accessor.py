@@ -11,7 +11,7 @@ import xarray as xr
 from ._errors import SchemaError
 from ._report import ValidationReport
 from ._validate import validate
-from .v0_1 import SPATIAL_DIMS, ChannelAttrs, Provenance, RootAttrs
+from .v0_1 import SPATIAL_DIMS, ChannelAttrs, Provenance, RootAttrs, parse_attrs
 
 __all__ = ["FusionDatasetAccessor", "FusionTreeAccessor"]
 
@@ -34,7 +34,7 @@ class FusionTreeAccessor:
         if not isinstance(raw, dict):
             raise SchemaError("the root group has no `fusion` attribute: not a fusion dataset")
         try:
-            return RootAttrs.model_validate(raw)
+            return parse_attrs(RootAttrs, raw)
         except ValueError as err:
             raise SchemaError(f"the root `fusion` attribute does not conform: {err}") from err
 
@@ -90,7 +90,7 @@ class FusionDatasetAccessor:
     def phase_fractions(self, channel: str = "phase") -> dict[str, float]:
         """Volume fraction of each phase of a label channel, by phase name."""
         var = self._obj[channel]
-        attrs = ChannelAttrs.model_validate(var.attrs)
+        attrs = parse_attrs(ChannelAttrs, var.attrs)
         if not attrs.phase_names:
             raise SchemaError(f"channel {channel!r} has no flag_values / flag_meanings")
         counts = {name: int((var == value).sum()) for value, name in attrs.phase_names.items()}

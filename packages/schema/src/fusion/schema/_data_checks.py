@@ -204,6 +204,16 @@ class _QuaternionChecker(_Checker):
             )
 
 
+class _ReadOnlyChecker(_Checker):
+    """Channels with no value rule (ids, booleans): read anyway, so corrupt chunks are found."""
+
+    def update(self, block: np.ndarray, sel: tuple[slice, ...]) -> None:
+        return None
+
+    def finish(self, report: ValidationReport) -> None:
+        return None
+
+
 def _checker_for(info: ChannelInfo) -> _Checker | None:
     array, attrs = info.array, info.attrs
     if array.dtype is None:
@@ -214,7 +224,7 @@ def _checker_for(info: ChannelInfo) -> _Checker | None:
         return _LabelChecker(info, attrs.flag_values)
     if array.dtype.kind == "f":
         return _FloatChecker(info, fraction=info.extra_dim == "element")
-    return None
+    return _ReadOnlyChecker(info)
 
 
 def check_data(

@@ -7,7 +7,13 @@ dataset from an unreadable file can.
 
 from __future__ import annotations
 
-__all__ = ["FusionError", "SchemaError", "UnreadableStoreError", "WriteError"]
+__all__ = [
+    "FusionError",
+    "SchemaError",
+    "UnreadableFileError",
+    "UnreadableStoreError",
+    "WriteError",
+]
 
 
 class FusionError(Exception):
@@ -32,6 +38,13 @@ class SchemaError(FusionError, ValueError):
 
 class UnreadableStoreError(FusionError, OSError):
     """A path or URL cannot be opened as a Zarr store at all."""
+
+
+class UnreadableFileError(FusionError, OSError):
+    """An input file (instrument file, image, archive) cannot be read as what it claims to be.
+
+    The message names the file and, where known, the place inside it and what was expected.
+    """
 
 
 class WriteError(FusionError, OSError):

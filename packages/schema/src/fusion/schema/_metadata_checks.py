@@ -24,6 +24,7 @@ from .v0_1 import (
     ChannelAttrs,
     CoordinateAttrs,
     RootAttrs,
+    parse_attrs,
 )
 
 __all__ = ["ChannelInfo", "check_metadata"]
@@ -136,7 +137,7 @@ def _check_root(root: GroupNode, report: ValidationReport) -> RootAttrs | None:
         )
         return None
     try:
-        return RootAttrs.model_validate(dict(fusion))
+        return parse_attrs(RootAttrs, fusion)
     except ValidationError as err:
         for error in err.errors():
             _report_root_error(error, report)
@@ -194,6 +195,14 @@ def _check_provenance_links(
                 attribute="provenance",
             )
     for act_id, activity in root_attrs.provenance.activities.items():
+        for path in activity.used:
+            if path.startswith("/") and path not in present:
+                report.add(
+                    "provenance.missing-channel",
+                    "/",
+                    f"activity {act_id!r} used {path!r}, which is not a channel of this dataset",
+                    attribute=f"fusion.provenance.activities.{act_id}.used",
+                )
         for path in activity.generated:
             if path not in present:
                 report.add(
@@ -253,14 +262,15 @@ def _check_spatial_coord(group: GroupNode, dim: str, report: ValidationReport) -
     if array.dtype != np.float64:
         report.add("coords.dtype", array.path, f"expected dtype float64, found {array.dtype}")
     try:
-        CoordinateAttrs.model_validate(dict(array.attrs))
-    except ValidationError:
-        report.add(
-            "coords.units",
-            array.path,
-            f"expected units 'um' (micrometres), found {array.attrs.get('units')!r}",
-            attribute="units",
-        )
+        parse_attrs(CoordinateAttrs, array.attrs)
+    except ValidationError as err:
+        for error in err.errors():
+            field = ".".join(str(p) for p in error["loc"]) or None
+            if field == "units":
+                message = f"expected units 'um' (micrometres), found {array.attrs.get('units')!r}"
+            else:
+                message = f"{error['msg']}; found {_short(error.get('input'))}"
+            report.add("coords.units", array.path, message, attribute=field)
     _check_coordinate_values(array, report, require_regular=True)
     return array.shape[0]
 
@@ -450,7 +460,7 @@ def _check_channel_dims(
 
 def _validate_channel_attrs(array: ArrayNode, report: ValidationReport) -> ChannelAttrs | None:
     try:
-        return ChannelAttrs.model_validate(dict(array.attrs))
+        return parse_attrs(ChannelAttrs, array.attrs)
     except ValidationError as err:
         for error in err.errors():
             loc = [str(p) for p in error["loc"]]
@@ -521,7 +531,7 @@ def _check_orientation_channel(
     array: ArrayNode, attrs: ChannelAttrs, group: GroupNode, report: ValidationReport
 ) -> None:
     assert array.dtype is not None
-    if array.dtype.kind != "f":
+    if array.dtype not in (np.float32, np.float64):
         report.add(
             "orientation.dtype",
             array.path,
@@ -546,7 +556,7 @@ def _check_orientation_channel(
     if attrs.phase_channel is None:
         return
     phases = group.arrays.get(attrs.phase_channel)
-    names = _flag_words(phases.attrs) if phases is not None else None
+    names = _label_names(phases) if phases is not None else None
     if names is None:
         report.add(
             "orientation.phase-channel",
@@ -566,9 +576,14 @@ def _check_orientation_channel(
         )
 
 
-def _flag_words(attrs: Mapping[str, Any]) -> list[str] | None:
-    meanings = attrs.get("flag_meanings")
-    return meanings.split() if isinstance(meanings, str) else None
+def _label_names(array: ArrayNode) -> list[str] | None:
+    """Phase names of a label channel (integer, with flag_values and flag_meanings), else None."""
+    if array.dtype is None or array.dtype.kind not in "iu":
+        return None
+    try:
+        return list(parse_attrs(ChannelAttrs, array.attrs).phase_names.values()) or None
+    except ValidationError:
+        return None
 
 
 def _ctx_attribute(error: Mapping[str, Any]) -> list[str]:

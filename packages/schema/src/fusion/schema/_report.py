@@ -44,7 +44,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     ),
     "provenance.missing-channel": (
         "warning",
-        "an activity lists a channel path that is not in the dataset",
+        "an activity lists a channel path (used or generated) that is not in the dataset",
     ),
     # groups and coordinates
     "group.nested": ("error", "a scale group holds a sub-group; 0.1 has one level of scale groups"),

@@ -163,7 +163,7 @@ def _has_root(store: zarr.abc.store.Store) -> bool:
 
 def _write_store(tree: xr.DataTree, store: Any) -> None:
     """Write with the incomplete marker, then remove it and consolidate as the last step."""
-    marked = tree.copy(deep=False)
+    marked = _variable_length_strings(tree.copy(deep=False))
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     marked.attrs = {
         **tree.attrs,
@@ -178,6 +178,19 @@ def _write_store(tree: xr.DataTree, store: Any) -> None:
         group = zarr.open_group(store, mode="r+")
         del group.attrs[INCOMPLETE_MARKER]
         zarr.consolidate_metadata(store)
+
+
+def _variable_length_strings(tree: xr.DataTree) -> xr.DataTree:
+    """Store fixed-width numpy strings (``<U2``) as Zarr's variable-length ``string`` type,
+    which other Zarr implementations read, instead of zarr-python's own fixed-width UTF-32."""
+    for node in tree.subtree:
+        ds = node.to_dataset(inherit=False)
+        fixed = [name for name, var in ds.variables.items() if var.dtype.kind == "U"]
+        if fixed:
+            node.dataset = ds.assign_coords(
+                {n: ds[n].astype(object) for n in fixed if n in ds.coords}
+            ).assign({n: ds[n].astype(object) for n in fixed if n in ds.data_vars})
+    return tree
 
 
 def _encoding(tree: xr.DataTree) -> dict[str, dict[str, dict[str, Any]]]:

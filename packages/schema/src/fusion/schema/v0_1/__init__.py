@@ -1,5 +1,6 @@
 """Format 0.1 of fused multi-modal voxel datasets, frozen: models and vocabularies."""
 
+from ._base import parse_attrs
 from .channel import ChannelAttrs, CoordinateAttrs, check_unit
 from .provenance import (
     ACTIVITY_TYPES,
@@ -48,4 +49,5 @@ __all__ = [
     "Sample",
     "Software",
     "check_unit",
+    "parse_attrs",
 ]

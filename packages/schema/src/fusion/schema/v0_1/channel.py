@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, StringConstraints, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from ._base import FusionModel, Identifier, NonEmptyStr
@@ -42,7 +42,11 @@ def check_unit(value: str) -> str:
     )
 
 
-Unit = Annotated[str, AfterValidator(check_unit)]
+Unit = Annotated[
+    str,
+    AfterValidator(check_unit),
+    WithJsonSchema({"type": "string", "enum": list(UNITS)}),
+]
 Modality = Literal[MODALITIES]  # type: ignore[valid-type]
 Origin = Literal[ORIGINS]  # type: ignore[valid-type]
 PointGroup = Literal[POINT_GROUPS]  # type: ignore[valid-type]

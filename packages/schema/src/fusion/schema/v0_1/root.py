@@ -32,7 +32,7 @@ class Sample(FusionModel):
 class RootAttrs(FusionModel):
     """Everything under the root group's ``fusion`` attribute."""
 
-    schema_id: Literal["fusion/0.1"] = Field(SCHEMA_ID, alias="schema")
+    schema_id: Literal["fusion/0.1"] = Field(alias="schema")
     """Format identifier and version, ``fusion/0.1``. Readers dispatch on it."""
     title: NonEmptyStr
     """Short human title of the dataset."""
