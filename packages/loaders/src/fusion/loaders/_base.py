@@ -1,0 +1,103 @@
+"""The loader protocol and the one place that chooses a loader.
+
+A loader is any object with ``kind``, ``description``, ``can_open(path)`` and
+``open(path, **options) -> xarray.DataTree``, registered in the ``fusion.loaders`` entry-point
+group under its kind (``sem``, ``xct``, ``ebsd``, ``eels``). ``choose_loader`` is the only
+dispatch; a miss lists what is installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import xarray as xr
+
+from fusion.schema import UnreadableFileError
+
+__all__ = [
+    "Loader",
+    "LoaderError",
+    "LoaderWarning",
+    "available_loaders",
+    "choose_loader",
+    "load",
+]
+
+
+class LoaderError(UnreadableFileError):
+    """An instrument file cannot be turned into a dataset; the message names the file."""
+
+
+class LoaderWarning(UserWarning):
+    """The file was read, but something in it deserves a look (e.g. a stale header)."""
+
+
+@runtime_checkable
+class Loader(Protocol):
+    """What every technique module provides."""
+
+    kind: str
+    """Name used on the command line: ``fusion load KIND FILE``."""
+    description: str
+    """One line: the formats read and the reader used."""
+
+    def can_open(self, path: Path) -> bool:
+        """Cheap check (extension, magic bytes) that this loader reads ``path``."""
+        ...
+
+    def open(self, path: Path, **options: Any) -> xr.DataTree:
+        """Read ``path`` into a dataset that validates at level ``data``; raise `LoaderError`."""
+        ...
+
+
+@functools.cache
+def available_loaders() -> dict[str, Loader]:
+    """Installed loaders by kind; a broken plug-in is a warning, not a crash."""
+    found: dict[str, Loader] = {}
+    for entry in entry_points(group="fusion.loaders"):
+        try:
+            factory = entry.load()
+            found[entry.name] = factory() if isinstance(factory, type) else factory
+        except Exception as err:
+            warnings.warn(f"fusion loader {entry.name!r} failed to load: {err}", stacklevel=2)
+    return dict(sorted(found.items()))
+
+
+def choose_loader(kind: str) -> Loader:
+    """The loader for ``kind``; a `LoaderError` listing the installed kinds otherwise."""
+    loaders = available_loaders()
+    if kind not in loaders:
+        raise LoaderError(f"no loader for {kind!r}; installed: {', '.join(loaders) or 'none'}")
+    return loaders[kind]
+
+
+def load(kind: str, path: str | os.PathLike[str], **options: Any) -> xr.DataTree:
+    """Read an instrument file (or folder) of technique ``kind`` into a fused dataset.
+
+    Parameters
+    ----------
+    kind
+        ``sem``, ``xct``, ``ebsd`` or ``eels`` (see `available_loaders`).
+    path
+        The file, or for XCT slice stacks the folder.
+    **options
+        Loader options, e.g. ``voxel_size_um`` where the file has no calibration.
+
+    Raises
+    ------
+    LoaderError
+        The file is missing, empty, truncated, of another format, or inconsistent; the message
+        names the file and the problem.
+    """
+    target = Path(path)
+    if not target.exists():
+        raise LoaderError(f"{target}: no such file or folder")
+    loader = choose_loader(kind)
+    if not loader.can_open(target):
+        raise LoaderError(f"{target}: not a file the {kind} loader reads ({loader.description})")
+    return loader.open(target, **options)

@@ -1,0 +1,81 @@
+"""``fusion load KIND INPUT -o OUT``: read an instrument file and write it as a fused dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+
+from fusion.schema import write
+
+from ._base import LoaderWarning, available_loaders, load
+
+__all__ = ["register_load"]
+
+
+def register_load(subparsers: argparse._SubParsersAction) -> None:
+    kinds = available_loaders()
+    parser = subparsers.add_parser(
+        "load",
+        help="convert an instrument file into a fused dataset",
+        description="Read an instrument file with the field's own reader and write it, "
+        "atomically, as a dataset that conforms to the format. Installed kinds: "
+        + "; ".join(f"{k}: {loader.description}" for k, loader in kinds.items()),
+    )
+    parser.add_argument("kind", choices=sorted(kinds) or None, help="technique")
+    parser.add_argument("input", help="instrument file (or folder of TIFF slices for xct)")
+    parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
+    parser.add_argument(
+        "--voxel-size",
+        type=float,
+        nargs="+",
+        metavar="UM",
+        help="voxel size in micrometres (one value, or z y x) where the file has none",
+    )
+    parser.add_argument("--material", default="unspecified", help="sample material to record")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(run=run_load)
+
+
+def run_load(args: argparse.Namespace) -> int:
+    options: dict[str, object] = {"material": args.material}
+    if args.voxel_size is not None:
+        options["voxel_size_um"] = tuple(args.voxel_size)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LoaderWarning)
+        tree = load(args.kind, args.input, **options)
+    where = write(tree, args.output, overwrite=args.overwrite)
+    notes = [str(w.message) for w in caught if issubclass(w.category, LoaderWarning)]
+    summary = summarize(tree, where, notes)
+    print(json.dumps(summary, indent=2) if args.json else _summary_line(summary))
+    return 0
+
+
+def summarize(tree, where: str, notes: list[str]) -> dict:
+    """What was written: groups with shape, voxel size and channels; warnings of the loader."""
+    groups = {}
+    for name, child in tree.children.items():
+        ds = child.to_dataset(inherit=False)
+        groups[name] = {
+            "dims": {str(d): int(n) for d, n in ds.sizes.items()},
+            "channels": sorted(str(v) for v in ds.data_vars),
+            "voxel_size_um": list(ds.fusion.voxel_size_um)
+            if {"z", "y", "x"} <= set(ds.dims)
+            else None,
+        }
+    return {"output": where, "title": tree.attrs["fusion"]["title"], "groups": groups,
+            "warnings": notes}  # fmt: skip
+
+
+def _summary_line(summary: dict) -> str:
+    parts = []
+    for name, group in summary["groups"].items():
+        shape = "x".join(str(n) for n in group["dims"].values())
+        voxel = group["voxel_size_um"]
+        size = f" at {voxel} um" if voxel else ""
+        parts.append(f"{name} {shape}{size} [{', '.join(group['channels'])}]")
+    text = f"wrote {summary['output']}: " + "; ".join(parts)
+    for warning in summary["warnings"]:
+        text += f"\nwarning: {warning}"
+    return text
