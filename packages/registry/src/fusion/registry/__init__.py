@@ -1,0 +1,1 @@
+"""placeholder: the registry package is being written."""
