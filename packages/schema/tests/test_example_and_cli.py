@@ -18,7 +18,7 @@ def test_example_command_writes_a_conforming_two_scale_dataset(tmp_path, capsys)
     assert main(["example", "-o", str(out)]) == 0
     assert "wrote" in capsys.readouterr().out
     assert main(["validate", str(out), "--level", "data"]) == 0
-    assert "conforms to fusion/0.1" in capsys.readouterr().out
+    assert "conforms to fusion/0.2" in capsys.readouterr().out
 
 
 def test_example_is_seeded_and_science_is_right():

@@ -35,7 +35,9 @@ attr_keys = st.sampled_from(
     ]
 ) | st.text(max_size=8)  # fmt: skip
 attrs = st.dictionaries(attr_keys, json_values, max_size=6)
-dim_names = st.sampled_from(["z", "y", "x", "quat", "element", "energy_loss", "t", "band"])
+dim_names = st.sampled_from(
+    ["z", "y", "x", "quat", "element", "energy_loss", "angle", "flat", "band"]
+)
 dtypes = st.sampled_from(["uint8", "int16", "int64", "float32", "float64", "bool", "complex64"])
 
 
@@ -58,7 +60,9 @@ def garbage_stores(draw):
         group.attrs.update(draw(attrs))
         for name in draw(
             st.lists(
-                st.sampled_from(["z", "y", "x", "phase", "quat", "c"]), max_size=5, unique=True
+                st.sampled_from(["z", "y", "x", "phase", "quat", "angle", "c"]),
+                max_size=5,
+                unique=True,
             )
         ):
             shape, dims, dtype, array_attrs = draw(arrays())

@@ -95,7 +95,7 @@ def test_object_store_write_conforms(tmp_path):
     url = "memory://ok/a.zarr"
     write(make_example(size="tiny"), url)
     assert validate(url, level="data").ok
-    assert xr.open_datatree(url, engine="zarr").attrs["fusion"]["schema"] == "fusion/0.1"
+    assert xr.open_datatree(url, engine="zarr").attrs["fusion"]["schema"] == "fusion/0.2"
     with pytest.raises(WriteError, match="exists"):
         write(make_example(size="tiny"), url)
 

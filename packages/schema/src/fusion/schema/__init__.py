@@ -19,8 +19,10 @@ from ._example import make_example
 from ._jsonschema import json_schemas, write_json_schemas
 from ._report import CODES, Finding, ValidationReport
 from ._validate import validate
+from ._versions import SUPPORTED_SCHEMAS
 from ._write import write
-from .v0_1 import (
+from .v0_2 import (
+    PROJECTION_LAYOUTS,
     SCHEMA_ID,
     Activity,
     Agent,
@@ -39,7 +41,9 @@ __version__ = _version("fusion-schema")
 
 __all__ = [
     "CODES",
+    "PROJECTION_LAYOUTS",
     "SCHEMA_ID",
+    "SUPPORTED_SCHEMAS",
     "Activity",
     "Agent",
     "ChannelAttrs",

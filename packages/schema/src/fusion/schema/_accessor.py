@@ -11,6 +11,7 @@ import xarray as xr
 from ._errors import SchemaError
 from ._report import ValidationReport
 from ._validate import validate
+from ._versions import ROOT_MODELS
 from .v0_1 import SPATIAL_DIMS, ChannelAttrs, Provenance, RootAttrs, parse_attrs
 
 __all__ = ["FusionDatasetAccessor", "FusionTreeAccessor"]
@@ -33,8 +34,14 @@ class FusionTreeAccessor:
         raw = self._obj.attrs.get("fusion")
         if not isinstance(raw, dict):
             raise SchemaError("the root group has no `fusion` attribute: not a fusion dataset")
+        model = ROOT_MODELS.get(raw.get("schema"))
+        if model is None:
+            raise SchemaError(
+                f"the root declares schema {raw.get('schema')!r}; this release reads "
+                f"{list(ROOT_MODELS)}"
+            )
         try:
-            return parse_attrs(RootAttrs, raw)
+            return parse_attrs(model, raw)
         except ValueError as err:
             raise SchemaError(f"the root `fusion` attribute does not conform: {err}") from err
 

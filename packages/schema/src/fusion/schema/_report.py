@@ -48,6 +48,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     ),
     # groups and coordinates
     "group.nested": ("error", "a scale group holds a sub-group; 0.1 has one level of scale groups"),
+    "group.requires-0.2": ("error", "a projection group (with an `angle` coordinate) in a fusion/0.1 store"),
+    "projections.angle": ("error", "the `angle` coordinate is not 1-D float64 in degrees, or not finite"),
     "coords.missing": ("error", "a scale group lacks one of the z, y, x coordinate arrays"),
     "coords.shape": ("error", "a coordinate array is not one-dimensional on its own dimension"),
     "coords.dtype": ("error", "a spatial coordinate is not float64"),
