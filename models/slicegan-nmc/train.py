@@ -1,0 +1,456 @@
+"""Train SliceGAN on one segmented 2D SEM image of an NMC cathode (pore / NMC / carbon-binder).
+
+Usage (from the repository root):
+
+    python models/slicegan-nmc/train.py                    # train, or continue from the latest checkpoint
+    python models/slicegan-nmc/train.py --max-iters 20     # short run; Ctrl-C or SIGTERM saves and exits
+    python models/slicegan-nmc/train.py --no-resume        # start again (old checkpoints move to previous-<time>/)
+    python models/slicegan-nmc/train.py --help             # every setting, with its default
+
+An "iteration" is one generator step preceded by `critic_iters` critic iterations; a critic iteration
+updates the one shared critic once per slicing axis (x, y, z), as in the SliceGAN reference code.
+To keep a CPU run affordable the critic sees `slices_per_axis` randomly chosen slices of each generated
+64^3 volume per axis instead of all 64 (an unbiased subsample of the same loss).
+
+Checkpoints (`ckpt_<iter>.safetensors`, no pickle) hold generator, critic and both Adam states, the RNG
+states, the iteration count and, as JSON in the safetensors header, the model and training configs.
+They are written atomically every `ckpt_minutes` and on exit; `latest.json` beside them is a readable
+summary. Resuming (the default) restores everything, so a stopped run continues exactly where it was.
+Settings that shape the model or the optimisation cannot be changed on resume; run-control settings
+(max_iters, threads, ckpt_minutes, log_every, eval_every, keep_*) can.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tifffile
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model import Critic, Generator, SliceGANConfig, count_parameters, generate_labels, slices_along
+
+HERE = Path(__file__).resolve().parent
+FORMAT = "slicegan-nmc-checkpoint/1"
+
+
+# --------------------------------------------------------------------------------------------------
+# Defaults
+
+
+@dataclass
+class TrainConfig:
+    # data: one-hot of a float32 label image with values {0, 1, 2} = pore, NMC, carbon-binder
+    image: str = "/work/shared/data/micrographs/nmc_sem_2d_3phase_628x758.tif"
+    # model (see model.SliceGANConfig); widths end with the phase count / with 1
+    nz: int = 16
+    gen_widths: tuple[int, ...] = (256, 128, 64, 32, 3)
+    critic_widths: tuple[int, ...] = (32, 64, 128, 256, 1)
+    # WGAN-GP optimisation (SliceGAN v1.1 settings, batches shrunk for a CPU)
+    lr: float = 1e-4
+    beta1: float = 0.0
+    beta2: float = 0.9
+    gp_lambda: float = 10.0
+    critic_iters: int = 5  # critic iterations per generator step
+    real_batch: int = 32  # real 64x64 crops per axis per critic update
+    fake_volumes: int = 2  # generated 64^3 volumes per critic iteration
+    gen_volumes: int = 2  # generated 64^3 volumes per generator step
+    slices_per_axis: int = 16  # random slices taken from each volume along each axis
+    gp_batch: int = 16  # real/fake pairs for the gradient penalty per critic update
+    # run control
+    max_iters: int = 20000  # generator steps; the run is meant to be stopped and resumed at will
+    seed: int = 1337
+    threads: int = 1  # torch CPU threads; another job uses the other core
+    out_dir: str = str(HERE / "checkpoints")
+    resume: bool = True
+    ckpt_minutes: float = 5.0
+    keep_last: int = 3  # most recent checkpoints kept
+    keep_every: int = 1000  # also keep every checkpoint whose iteration is a multiple of this
+    log_every: int = 10  # iterations between loss lines
+    eval_every: int = 100  # iterations between volume-fraction checks
+    eval_latent: int = 6  # latent edge of the eval volume (6 -> 128^3)
+
+
+# settings that may differ between a checkpoint and the command line when resuming
+RUN_CONTROL = {
+    "max_iters",
+    "threads",
+    "out_dir",
+    "resume",
+    "ckpt_minutes",
+    "keep_last",
+    "keep_every",
+    "log_every",
+    "eval_every",
+    "eval_latent",
+    "image",
+}
+
+
+def parse_args(argv: list[str] | None) -> dict:
+    """Return only the settings given on the command line (argparse.SUPPRESS hides the rest)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            parser.add_argument(
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=f"default: {f.default}",
+            )
+        elif f.type.startswith("tuple"):
+            parser.add_argument(
+                flag, type=int, nargs="+", default=argparse.SUPPRESS, help=f"default: {f.default}"
+            )
+        else:
+            kind = {"int": int, "float": float, "str": str}[f.type]
+            parser.add_argument(
+                flag, type=kind, default=argparse.SUPPRESS, help=f"default: {f.default}"
+            )
+    given = vars(parser.parse_args(argv))
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+
+
+def model_config(cfg: TrainConfig) -> SliceGANConfig:
+    return SliceGANConfig(nz=cfg.nz, gen_widths=cfg.gen_widths, critic_widths=cfg.critic_widths)
+
+
+# --------------------------------------------------------------------------------------------------
+# Data: random crops of the one-hot training image, sampled on the fly (no pre-built crop set in RAM)
+
+
+class CropSampler:
+    def __init__(self, path: str, n_phases: int, size: int, rng: np.random.Generator):
+        labels = np.squeeze(tifffile.imread(path))  # (H, W) float32 in {0, 1, 2}
+        if labels.ndim != 2:
+            raise ValueError(f"{path}: expected one 2D image, got shape {labels.shape}")
+        values = np.unique(labels)
+        if not np.array_equal(values, np.arange(n_phases)):
+            raise ValueError(f"{path}: expected labels 0..{n_phases - 1}, got {values}")
+        self.onehot = np.stack([labels == p for p in range(n_phases)]).astype(
+            np.float32
+        )  # (P, H, W)
+        self.fractions = self.onehot.mean(axis=(1, 2))  # (P,)
+        self.size, self.rng = size, rng
+
+    def sample(self, n: int) -> torch.Tensor:
+        _, h, w = self.onehot.shape
+        ys = self.rng.integers(0, h - self.size + 1, n)
+        xs = self.rng.integers(0, w - self.size + 1, n)
+        crops = [
+            self.onehot[:, y : y + self.size, x : x + self.size]
+            for y, x in zip(ys, xs, strict=True)
+        ]
+        return torch.from_numpy(np.stack(crops))  # (n, P, 64, 64)
+
+
+# --------------------------------------------------------------------------------------------------
+# Checkpoints: safetensors (tensors) + JSON in its header (everything else), written atomically
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def pack_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict) -> list:
+    sd = opt.state_dict()
+    for idx, state in sd["state"].items():
+        for key, value in state.items():
+            tensors[f"{prefix}.{idx}.{key}"] = value.detach().clone().contiguous()
+    return sd["param_groups"]
+
+
+def unpack_optimizer(
+    prefix: str, opt: torch.optim.Optimizer, tensors: dict, param_groups: list
+) -> None:
+    state: dict = {}
+    for name, value in tensors.items():
+        if name.startswith(prefix + "."):
+            _, idx, key = name.split(".")
+            state.setdefault(int(idx), {})[key] = value
+    for group in param_groups:
+        group["betas"] = tuple(group["betas"])
+    opt.load_state_dict({"state": state, "param_groups": param_groups})
+
+
+def save_checkpoint(
+    out: Path,
+    cfg: TrainConfig,
+    mcfg: SliceGANConfig,
+    G,
+    D,
+    optG,
+    optD,
+    rng: np.random.Generator,
+    progress: dict,
+) -> Path:
+    tensors = {f"G.{k}": v.contiguous() for k, v in G.state_dict().items()}
+    tensors |= {f"D.{k}": v.contiguous() for k, v in D.state_dict().items()}
+    meta = {
+        "format": FORMAT,
+        "torch": torch.__version__,
+        "model_config": mcfg.to_dict(),
+        "train_config": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()
+        },
+        "optG_param_groups": pack_optimizer("optG", optG, tensors),
+        "optD_param_groups": pack_optimizer("optD", optD, tensors),
+        "numpy_rng": rng.bit_generator.state,
+        **progress,
+    }
+    tensors["rng.torch"] = torch.get_rng_state()
+    path = out / f"ckpt_{progress['iteration']:07d}.safetensors"
+    atomic_write(path, st_save(tensors, metadata={"meta": json.dumps(meta)}))
+    summary = {k: meta[k] for k in ("format", "model_config", *progress)} | {"file": path.name}
+    atomic_write(out / "latest.json", (json.dumps(summary, indent=2) + "\n").encode())
+    prune_checkpoints(out, cfg)
+    return path
+
+
+def list_checkpoints(out: Path) -> list[tuple[int, Path]]:
+    found = []
+    for p in out.glob("ckpt_*.safetensors"):
+        m = re.fullmatch(r"ckpt_(\d+)\.safetensors", p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def prune_checkpoints(out: Path, cfg: TrainConfig) -> None:
+    found = list_checkpoints(out)
+    for it, path in found[: -cfg.keep_last]:
+        if cfg.keep_every <= 0 or it % cfg.keep_every != 0:
+            path.unlink()
+
+
+def read_checkpoint(path: Path) -> tuple[dict, dict]:
+    raw = path.read_bytes()
+    # the header is 8 bytes of little-endian length, then JSON with "__metadata__"
+    header = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])
+    meta = json.loads(header["__metadata__"]["meta"])
+    if meta.get("format") != FORMAT:
+        raise ValueError(
+            f"{path}: unknown checkpoint format {meta.get('format')!r}, expected {FORMAT!r}"
+        )
+    return st_load(raw), meta
+
+
+def latest_checkpoint(out: Path) -> tuple[Path, dict, dict] | None:
+    for _, path in reversed(list_checkpoints(out)):
+        try:
+            return (path, *read_checkpoint(path))
+        except Exception as err:  # a damaged file: fall back to the one before
+            print(f"skipping unreadable checkpoint {path}: {err}", file=sys.stderr)
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Losses
+
+
+def gradient_penalty(D: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Mean (||grad_x D(x)|| - 1)^2 at random points between real and fake slices (N, P, 64, 64)."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1)  # (N, 1, 1, 1)
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(mixed).sum(), mixed, create_graph=True)  # (N, P, 64, 64)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def fmt(values) -> str:
+    return "[" + ", ".join(f"{float(v):.4f}" for v in values) + "]"
+
+
+def random_slices(volumes: torch.Tensor, axis: int, n: int) -> torch.Tensor:
+    index = torch.randperm(volumes.shape[axis + 2])[:n]
+    return slices_along(volumes, axis, index)  # (B * n, P, 64, 64)
+
+
+def setup_logging(path: Path):
+    """Log lines with a time stamp to `path` (appended) and to stdout; return the info function."""
+    logger = logging.getLogger("slicegan-nmc")
+    logger.setLevel(logging.INFO)
+    logger.handlers.clear()
+    formatter = logging.Formatter("%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+    for handler in (logging.FileHandler(path), logging.StreamHandler(sys.stdout)):
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+    return logger.info
+
+
+# --------------------------------------------------------------------------------------------------
+# Main
+
+
+def main(argv: list[str] | None = None) -> None:
+    given = parse_args(argv)
+    cfg = TrainConfig(**given)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    found = latest_checkpoint(out) if cfg.resume else None
+    if not cfg.resume and list_checkpoints(
+        out
+    ):  # set old checkpoints aside so they are never resumed
+        old = out / time.strftime("previous-%Y%m%d-%H%M%S")
+        old.mkdir()
+        for path in [p for _, p in list_checkpoints(out)] + [out / "latest.json"]:
+            if path.exists():
+                path.rename(old / path.name)
+    if found is not None:  # the checkpoint's settings win; only run control may be changed
+        _, _, meta = found
+        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["train_config"].items()}
+        clash = {
+            k: (saved[k], v) for k, v in given.items() if k not in RUN_CONTROL and saved.get(k) != v
+        }
+        if clash:
+            sys.exit(
+                f"cannot change {clash} (checkpoint, command line) when resuming; use --no-resume"
+            )
+        cfg = TrainConfig(**(saved | {k: v for k, v in given.items() if k in RUN_CONTROL}))
+
+    torch.set_num_threads(cfg.threads)
+    with contextlib.suppress(RuntimeError):  # already set in this process
+        torch.set_num_interop_threads(1)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    mcfg = model_config(cfg)
+    data = CropSampler(cfg.image, mcfg.n_phases, mcfg.slice_size, rng)
+
+    G, D = Generator(mcfg), Critic(mcfg)
+    optG = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    optD = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    progress = {"iteration": 0, "critic_iterations": 0, "elapsed_s": 0.0, "last_eval": None}
+
+    log = setup_logging(out / "train.log")
+
+    if found is not None:
+        path, tensors, meta = found
+        G.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("G.")})
+        D.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")})
+        unpack_optimizer("optG", optG, tensors, meta["optG_param_groups"])
+        unpack_optimizer("optD", optD, tensors, meta["optD_param_groups"])
+        torch.set_rng_state(tensors["rng.torch"])
+        rng.bit_generator.state = meta["numpy_rng"]
+        progress = {k: meta[k] for k in progress}
+        log(f"resumed from {path.name} at iteration {progress['iteration']}")
+    else:
+        log(
+            f"new run: G {count_parameters(G):,} params, D {count_parameters(D):,} params, "
+            f"config {json.dumps(dataclasses.asdict(cfg))}"
+        )
+    log(f"training-image fractions pore/NMC/CBD = {fmt(data.fractions)}, threads {cfg.threads}")
+
+    stop = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stop["signal"] = signum
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    lz, nz = mcfg.train_latent, mcfg.nz
+    session_start, session_iter0 = time.time(), progress["iteration"]
+    elapsed0, last_ckpt = progress["elapsed_s"], time.time()
+    sums = {"w_dist": 0.0, "gp": 0.0, "g_loss": 0.0, "n_d": 0, "n_g": 0}
+
+    def checkpoint() -> None:
+        nonlocal last_ckpt
+        progress["elapsed_s"] = elapsed0 + time.time() - session_start
+        save_checkpoint(out, cfg, mcfg, G, D, optG, optD, rng, progress)
+        last_ckpt = time.time()
+
+    G.train()
+    while progress["iteration"] < cfg.max_iters and stop["signal"] is None:
+        # --- critic: critic_iters iterations, one update per slicing axis each
+        D.requires_grad_(True)
+        for _ in range(cfg.critic_iters):
+            with torch.no_grad():
+                fake = G(torch.randn(cfg.fake_volumes, nz, lz, lz, lz))  # (Bf, P, 64, 64, 64)
+            for axis in range(3):
+                real = data.sample(cfg.real_batch)  # (Nr, P, 64, 64)
+                fake_slices = random_slices(fake, axis, cfg.slices_per_axis)  # (Bf * n, P, 64, 64)
+                optD.zero_grad(set_to_none=True)
+                d_real, d_fake = D(real).mean(), D(fake_slices).mean()
+                k = min(cfg.gp_batch, real.shape[0], fake_slices.shape[0])
+                gp = gradient_penalty(D, real[:k], fake_slices[:k])
+                (d_fake - d_real + cfg.gp_lambda * gp).backward()
+                optD.step()
+                sums["w_dist"] += (d_real - d_fake).item()
+                sums["gp"] += gp.item()
+                sums["n_d"] += 1
+            progress["critic_iterations"] += 1
+
+        # --- generator: fool the critic along all three axes
+        D.requires_grad_(False)
+        optG.zero_grad(set_to_none=True)
+        fake = G(torch.randn(cfg.gen_volumes, nz, lz, lz, lz))  # (Bg, P, 64, 64, 64)
+        g_loss = -sum(D(random_slices(fake, axis, cfg.slices_per_axis)).mean() for axis in range(3))
+        g_loss.backward()
+        optG.step()
+        sums["g_loss"] += g_loss.item()
+        sums["n_g"] += 1
+        progress["iteration"] += 1
+        it = progress["iteration"]
+
+        if it % cfg.log_every == 0:
+            wall = elapsed0 + time.time() - session_start
+            rate = (it - session_iter0) / (time.time() - session_start)
+            train_vf = (
+                fake.detach().mean(dim=(0, 2, 3, 4)).numpy()
+            )  # soft fractions of the last batch
+            log(
+                f"iter {it} critic_iter {progress['critic_iterations']} wall {wall:.0f}s {rate:.3f} it/s "
+                f"W {sums['w_dist'] / sums['n_d']:.4f} gp {sums['gp'] / sums['n_d']:.4f} "
+                f"g_loss {sums['g_loss'] / sums['n_g']:.4f} vf_train {fmt(train_vf)}"
+            )
+            sums = dict.fromkeys(sums, 0.0)
+        if it % cfg.eval_every == 0:
+            labels = generate_labels(G, cfg.eval_latent, seed=cfg.seed).numpy()  # (X, Y, Z) uint8
+            vf = np.bincount(labels.ravel(), minlength=mcfg.n_phases) / labels.size
+            err = np.abs(vf - data.fractions)
+            progress["last_eval"] = {
+                "iteration": it,
+                "volume_fractions": [round(float(v), 4) for v in vf],
+                "abs_error": [round(float(v), 4) for v in err],
+                "edge": list(labels.shape),
+            }
+            tifffile.imwrite(out / "sample_latest.tif", labels)
+            log(
+                f"eval iter {it} {labels.shape[0]}^3 vf pore/NMC/CBD {fmt(vf)} "
+                f"(image {fmt(data.fractions)}) max_abs_err {err.max():.4f}"
+            )
+        if time.time() - last_ckpt > 60 * cfg.ckpt_minutes:
+            checkpoint()
+
+    checkpoint()
+    reason = (
+        f"signal {stop['signal']}" if stop["signal"] is not None else f"max_iters {cfg.max_iters}"
+    )
+    log(
+        f"stopped ({reason}) at iteration {progress['iteration']}, wall {progress['elapsed_s']:.0f}s; checkpoint saved"
+    )
+
+
+if __name__ == "__main__":
+    main()
