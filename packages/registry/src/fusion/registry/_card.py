@@ -1,0 +1,320 @@
+"""Model cards and dataset cards: what a registered artifact is, promises and was made from.
+
+A model card states the model's contract: the task; every input and output with named,
+typed axes and the rule for each axis size; for generators, the latent distribution and how
+the seed becomes the latent; the channel each output becomes in the fusion format; the
+training data, metrics, licence, authors and citation; and test tensors that
+`fusion registry check` reruns within a stated tolerance.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, StringConstraints
+from pydantic import model_validator as _model_validator
+from pydantic_core import PydanticCustomError
+
+from ._base import Artifact, NonEmptyStr, RegistryModel, Sha256
+
+__all__ = [
+    "DTYPES",
+    "TASKS",
+    "Author",
+    "Axis",
+    "Citation",
+    "DatasetCard",
+    "LatentSpec",
+    "Metric",
+    "ModelCard",
+    "OutputChannel",
+    "ParameterizedSize",
+    "SizeReference",
+    "TensorDescr",
+    "TestTensors",
+    "Tolerance",
+    "TrainingData",
+]
+
+TASKS = (
+    "generate-2d",
+    "generate-3d",
+    "segment-2d",
+    "segment-3d",
+    "super-resolve",
+    "inpaint",
+    "denoise",
+)
+DTYPES = (
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "bool",
+)
+
+TensorName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,63}$")]
+AxisName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,15}$")]
+ChannelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+Spdx = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
+]
+Orcid = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")]
+Doi = Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$")]
+
+
+class ParameterizedSize(RegistryModel):
+    """Any size ``min + n·step`` for n = 0, 1, 2, ..."""
+
+    min: PositiveInt
+    step: PositiveInt
+
+
+class SizeReference(RegistryModel):
+    """A size computed from another axis: ``scale · size(tensor.axis) + offset``.
+
+    SliceGAN: the output's ``z`` is ``32 · (latent z − 2)``, so ``scale: 32, offset: -64``.
+    """
+
+    tensor: TensorName
+    axis: AxisName
+    scale: PositiveFloat = 1.0
+    offset: int = 0
+
+
+class Axis(RegistryModel):
+    """One named axis of a tensor."""
+
+    name: AxisName
+    """Axis name, e.g. ``b``, ``c``, ``z``, ``y``, ``x``."""
+    type: Literal["batch", "channel", "space"]
+    """batch: independent samples; channel: features or classes; space: a spatial axis."""
+    size: PositiveInt | ParameterizedSize | SizeReference | None = None
+    """A fixed size, a parameterised size, a reference to another axis, or null for any."""
+    channel_names: list[NonEmptyStr] | None = None
+    """Channel axes, optional: one name per channel, e.g. ``[pore, NMC, CBD]``."""
+
+
+class TensorDescr(RegistryModel):
+    """An input or output tensor of the model, as the ONNX graph names it."""
+
+    name: TensorName
+    """The ONNX input or output name."""
+    description: NonEmptyStr
+    dtype: Literal[DTYPES]  # type: ignore[valid-type]
+    axes: list[Axis] = Field(min_length=1)
+    """Axes in memory order."""
+
+    @_model_validator(mode="after")
+    def _axes_are_distinct(self) -> TensorDescr:
+        names = [a.name for a in self.axes]
+        if len(set(names)) != len(names):
+            raise PydanticCustomError(
+                "card_axes", "axis names must be unique, but got {names}", {"names": names}
+            )
+        for kind in ("batch", "channel"):
+            if sum(a.type == kind for a in self.axes) > 1:
+                raise PydanticCustomError(
+                    "card_axes",
+                    "at most one {kind} axis, but got {names}",
+                    {"kind": kind, "names": names},
+                )
+        return self
+
+    def axis(self, name: str) -> Axis | None:
+        """The axis called ``name``, or None."""
+        return next((a for a in self.axes if a.name == name), None)
+
+
+class LatentSpec(RegistryModel):
+    """How a generator's noise input is drawn from a seed, so that a seed reproduces a volume.
+
+    The recipe is ``rng = numpy.random.default_rng(seed)`` (PCG64), then
+    ``rng.standard_normal(shape, dtype=float32)`` for ``standard-normal`` or
+    ``rng.random(shape, dtype=float32)`` (uniform on [0, 1)) for ``uniform``; ``shape`` is
+    the full input shape, batch included. See ``fusion.registry.draw_latent``.
+    """
+
+    tensor: TensorName
+    """The input that receives the noise."""
+    distribution: Literal["standard-normal", "uniform"]
+    rng: Literal["numpy-pcg64"] = "numpy-pcg64"
+    """The bit generator behind the recipe above."""
+
+
+class OutputChannel(RegistryModel):
+    """The channel an output becomes in a fused dataset (its attributes, per the format)."""
+
+    tensor: TensorName
+    """The output tensor it comes from."""
+    name: ChannelName
+    """Variable name in the scale group, e.g. ``phase``."""
+    transform: Literal["argmax", "identity"]
+    """argmax: the index of the largest value along the channel axis (labels); identity: the
+    values as they are, channel axis (if any) kept."""
+    dtype: Literal[DTYPES]  # type: ignore[valid-type]
+    """dtype of the channel in the dataset, e.g. ``uint8`` for labels."""
+    long_name: NonEmptyStr
+    units: NonEmptyStr
+    """A unit of the format's vocabulary (``1`` for labels); `fusion registry check` checks it."""
+    modality: NonEmptyStr
+    """The technique the values emulate or come from, from the format's vocabulary."""
+    flag_values: list[int] | None = None
+    """Label channels: the integer values (CF), e.g. ``[0, 1, 2]``."""
+    flag_meanings: str | None = None
+    """Label channels: one word per value, e.g. ``pore NMC CBD``."""
+    voxel_size_um: PositiveFloat | tuple[PositiveFloat, PositiveFloat, PositiveFloat] | None = None
+    """Voxel size of the output (z, y, x; one number if isotropic) in µm. Required for
+    generators; null means the input's voxel size scaled by the shape rule."""
+
+
+class TrainingData(RegistryModel):
+    """A dataset the model was trained on."""
+
+    uri: NonEmptyStr
+    """URL, DOI or ``dataset:name@version`` of the data."""
+    sha256: Sha256 | None = None
+    """SHA-256 of the file that was used, when it is one file."""
+    description: NonEmptyStr
+    """What it is: technique, material, size, voxel size, segmentation."""
+
+
+class Metric(RegistryModel):
+    """A number measured on the model's output."""
+
+    name: NonEmptyStr
+    """e.g. ``phase-fraction-abs-error-NMC`` or ``two-point-correlation-rmse``."""
+    value: float
+    unit: NonEmptyStr = "1"
+    description: NonEmptyStr
+    """How it was measured: on what data, how many samples, which seed."""
+
+
+class Author(RegistryModel):
+    name: NonEmptyStr
+    affiliation: str | None = None
+    orcid: Orcid | None = None
+
+
+class Citation(RegistryModel):
+    text: NonEmptyStr
+    doi: Doi | None = None
+    url: str | None = None
+
+
+class Tolerance(RegistryModel):
+    """When an output reproduces: ``|got − expected| ≤ atol + rtol·|expected|`` for all but at
+    most ``mismatched_ppm`` elements per million (labels: set rtol = atol = 0 and allow a
+    few ppm)."""
+
+    rtol: NonNegativeFloat = 1e-4
+    atol: NonNegativeFloat = 1e-5
+    mismatched_ppm: float = Field(default=0.0, ge=0, le=1e6)
+
+
+class TestTensors(Artifact):
+    """An ``.npz`` (no pickle) with one array per input and per output, keyed by tensor name."""
+
+    __test__ = False  # not a pytest class
+
+    seed: int | None = Field(default=None, ge=0)
+    """Generators: the seed the latent input was drawn with (see ``latent``)."""
+    tolerance: Tolerance = Tolerance()
+
+
+class ModelCard(RegistryModel):
+    """The card of a registered model. Weights are ONNX only: no pickle anywhere."""
+
+    description: NonEmptyStr
+    task: Literal[TASKS]  # type: ignore[valid-type]
+    inputs: list[TensorDescr] = Field(min_length=1)
+    outputs: list[TensorDescr] = Field(min_length=1)
+    latent: LatentSpec | None = None
+    """Generators (``generate-*``): how the seed becomes the noise input."""
+    channels: list[OutputChannel] = Field(min_length=1)
+    """The channels the outputs become in a fused dataset."""
+    training_data: list[TrainingData] = Field(min_length=1)
+    metrics: list[Metric] = Field(default_factory=list)
+    license: Spdx
+    """SPDX identifier of the weights' licence, e.g. ``MIT`` or ``CC-BY-4.0``."""
+    authors: list[Author] = Field(min_length=1)
+    citation: list[Citation] = Field(min_length=1)
+    test_tensors: TestTensors
+
+    def tensor(self, name: str) -> TensorDescr | None:
+        """The input or output called ``name``, or None."""
+        return next((t for t in (*self.inputs, *self.outputs) if t.name == name), None)
+
+    @_model_validator(mode="after")
+    def _references_resolve(self) -> ModelCard:
+        names = [t.name for t in (*self.inputs, *self.outputs)]
+        if len(set(names)) != len(names):
+            raise _card_error(
+                "tensor names must be unique across inputs and outputs, got {v}", names
+            )
+        inputs = {t.name for t in self.inputs}
+        for tensor in (*self.inputs, *self.outputs):
+            for axis in tensor.axes:
+                ref = axis.size
+                if not isinstance(ref, SizeReference):
+                    continue
+                target = self.tensor(ref.tensor)
+                if ref.tensor not in inputs or target is None or target.axis(ref.axis) is None:
+                    raise _card_error(
+                        "size of {v} refers to an axis that is not an input's axis",
+                        f"{tensor.name}.{axis.name} -> {ref.tensor}.{ref.axis}",
+                    )
+        outputs = {t.name: t for t in self.outputs}
+        for channel in self.channels:
+            if channel.tensor not in outputs:
+                raise _card_error("channel's tensor {v} is not an output", channel.tensor)
+            if channel.transform == "argmax" and not any(
+                a.type == "channel" for a in outputs[channel.tensor].axes
+            ):
+                raise _card_error("argmax needs a channel axis, and {v} has none", channel.tensor)
+        return self
+
+    @_model_validator(mode="after")
+    def _generators_declare_their_latent(self) -> ModelCard:
+        generator = self.task.startswith("generate-")
+        if generator and self.latent is None:
+            raise _card_error("task {v} is a generator: `latent` is required", self.task)
+        if not generator and self.latent is not None:
+            raise _card_error("task {v} is not a generator: remove `latent`", self.task)
+        if self.latent is not None:
+            if self.latent.tensor not in {t.name for t in self.inputs}:
+                raise _card_error("latent tensor {v} is not an input", self.latent.tensor)
+            if self.test_tensors.seed is None:
+                raise _card_error("a generator's test_tensors need the `seed` used, got {v}", None)
+            missing = [c.name for c in self.channels if c.voxel_size_um is None]
+            if missing:
+                raise _card_error(
+                    "a generator's channels need voxel_size_um; missing for {v}", missing
+                )
+        return self
+
+
+def _card_error(template: str, value: object) -> PydanticCustomError:
+    return PydanticCustomError("card_invalid", template, {"v": value})
+
+
+class DatasetCard(RegistryModel):
+    """The card of a registered dataset."""
+
+    description: NonEmptyStr
+    format: Annotated[str, StringConstraints(pattern=r"^fusion/\d+\.\d+$")]
+    """The format version the dataset conforms to, e.g. ``fusion/0.1``."""
+    layout: Literal["zarr-zip"] = "zarr-zip"
+    """How the Zarr store is packed: ``zarr-zip``, one zip file of the store, opened in place
+    (``zarr.storage.ZipStore``), never extracted."""
+    license: Spdx
+    authors: list[Author] = Field(default_factory=list)
+    citation: list[Citation] = Field(default_factory=list)
+    source: str | None = None
+    """How the data was made or where it comes from."""

@@ -1,0 +1,174 @@
+"""From ``KIND:NAME[@VERSION]`` to one registry entry and the absolute location of its file.
+
+Without ``@VERSION`` (or with ``@latest``) the entry's ``latest`` pointer is used, else the
+highest release by semantic-version precedence (pre-releases only when there is nothing else).
+Relative artifact paths resolve against the folder of the registry file and must stay inside
+it, links included.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from pydantic_core import PydanticCustomError
+
+from . import _lazy_errors as errors
+from ._base import Artifact, check_name, check_version, url_protocol
+from ._models import KINDS, DatasetEntry, DatasetVersion, ModelEntry, ModelVersion
+
+if TYPE_CHECKING:
+    from ._load import LoadedRegistry
+
+__all__ = ["Ref", "Resolved", "latest_version", "parse_ref", "resolve", "semver_key", "suffix_of"]
+
+_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference ``kind:name@version``; ``version`` None means the latest."""
+
+    kind: Literal["model", "dataset"]
+    name: str
+    version: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}" + (f"@{self.version}" if self.version else "")
+
+
+def parse_ref(text: str | Ref) -> Ref:
+    """Parse ``KIND:NAME[@VERSION]``.
+
+    >>> parse_ref("model:slicegan-nmc")
+    Ref(kind='model', name='slicegan-nmc', version=None)
+    >>> str(parse_ref("dataset:nmc-demo@0.1.0"))
+    'dataset:nmc-demo@0.1.0'
+    """
+    if isinstance(text, Ref):
+        return text
+    kind, sep, rest = text.partition(":")
+    if not sep or kind not in KINDS:
+        raise errors.BadReferenceError(
+            f"{text!r} is not a reference: write KIND:NAME[@VERSION] with KIND one of "
+            f"{', '.join(KINDS)}, e.g. model:slicegan-nmc or dataset:nmc-demo@0.1.0"
+        )
+    name, at, version = rest.partition("@")
+    try:
+        check_name(name)
+        if at and version != "latest":
+            check_version(version)
+    except PydanticCustomError as err:
+        raise errors.BadReferenceError(f"{text!r}: {err.message()}") from None
+    return Ref(kind, name, version if at and version != "latest" else None)  # type: ignore[arg-type]
+
+
+def semver_key(version: str) -> tuple:
+    """Sort key by semantic-version precedence (build metadata ignored).
+
+    >>> sorted(["1.0.0", "1.0.0-rc.2", "0.9.10", "1.0.0-rc.10", "0.9.9"], key=semver_key)
+    ['0.9.9', '0.9.10', '1.0.0-rc.2', '1.0.0-rc.10', '1.0.0']
+    """
+    core, _, pre = version.split("+", 1)[0].partition("-")
+    numbers = tuple(int(n) for n in core.split("."))
+    if not pre:
+        return (numbers, 1, ())
+    ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    return (numbers, 0, ids)
+
+
+def latest_version(entry: ModelEntry | DatasetEntry) -> str:
+    """The ``latest`` pointer, else the highest release, else the highest pre-release."""
+    if entry.latest is not None:
+        return entry.latest
+    releases = [v for v in entry.versions if "-" not in v.split("+", 1)[0]]
+    return max(releases or entry.versions, key=semver_key)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One registry entry, its exact reference and where its file is."""
+
+    ref: Ref
+    """With the version filled in."""
+    entry: ModelVersion | DatasetVersion
+    url: str
+    """Local path or absolute URL of the artifact."""
+    suffix: str
+    """File name suffix for the cached blob (``.zip``, ``.onnx``), or empty."""
+    registry: LoadedRegistry
+
+    def locate(self, artifact: Artifact) -> str:
+        """The absolute location of another file of this entry (e.g. its test tensors)."""
+        return locate(self.registry.location, artifact.url)
+
+
+def resolve(loaded: LoadedRegistry, ref: str | Ref) -> Resolved:
+    """Find ``ref`` in a loaded registry; raise ``NotInRegistryError`` listing what exists."""
+    ref = parse_ref(ref)
+    section = loaded.registry.section(ref.kind)
+    if ref.name not in section:
+        have = ", ".join(sorted(section)) or "none"
+        raise errors.NotInRegistryError(
+            f"{ref.kind}:{ref.name} is not in the registry {loaded.location}; "
+            f"its {KINDS[ref.kind]}: {have}"
+        )
+    entry = section[ref.name]
+    version = ref.version or latest_version(entry)
+    if version not in entry.versions:
+        latest = latest_version(entry)
+        have = ", ".join(
+            v + (" (latest)" if v == latest else "") for v in sorted(entry.versions, key=semver_key)
+        )
+        raise errors.NotInRegistryError(
+            f"{ref} is not in the registry {loaded.location}; versions of "
+            f"{ref.kind}:{ref.name}: {have}"
+        )
+    item = entry.versions[version]
+    return Resolved(
+        ref=Ref(ref.kind, ref.name, version),
+        entry=item,
+        url=locate(loaded.location, item.url),
+        suffix=suffix_of(item.url),
+        registry=loaded,
+    )
+
+
+def locate(registry_location: str, url: str) -> str:
+    """The absolute location of ``url`` as written in the registry at ``registry_location``.
+
+    A relative path joins the registry's folder and must stay inside it after resolving
+    links; absolute URLs are returned as they are.
+
+    >>> locate("https://host/reg/registry.yaml", "datasets/a.zip")
+    'https://host/reg/datasets/a.zip'
+    """
+    if url_protocol(url) is not None:
+        return url
+    if url.startswith("/") or ".." in url.split("/"):  # the model refuses these; belt and braces
+        raise errors.UnsafePathError(f"{url!r} would leave the registry folder: refused")
+    if url_protocol(registry_location) is not None:
+        return posixpath.join(registry_location.rsplit("/", 1)[0], url)
+    folder = os.path.dirname(os.path.abspath(registry_location))
+    path = os.path.join(folder, *url.split("/"))
+    real, real_folder = os.path.realpath(path), os.path.realpath(folder)
+    if os.path.commonpath([real, real_folder]) != real_folder:
+        raise errors.UnsafePathError(
+            f"{url!r} in {registry_location} resolves to {real}, outside the registry folder "
+            f"{real_folder} (through a link): refused"
+        )
+    return path
+
+
+def suffix_of(url: str) -> str:
+    """The blob suffix for an artifact URL: its last extension if short and plain.
+
+    >>> suffix_of("datasets/nmc-demo-0.1.0.zip"), suffix_of("https://x/y/model"), suffix_of("a.tar.gz")
+    ('.zip', '', '.gz')
+    """
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    suffix = posixpath.splitext(name)[1]
+    return suffix if _SUFFIX.match(suffix) else ""
