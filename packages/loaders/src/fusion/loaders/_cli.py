@@ -74,7 +74,12 @@ def _summary_line(summary: dict) -> str:
     for name, group in summary["groups"].items():
         shape = "x".join(str(n) for n in group["dims"].values())
         voxel = group["voxel_size_um"]
-        size = f" at {voxel} um" if voxel else ""
+        known = [f"{v:g}" if v is not None else "-" for v in voxel or []]
+        size = (
+            f" voxel (z, y, x) {' x '.join(known)} um"
+            if any(v is not None for v in voxel or [])
+            else ""
+        )
         parts.append(f"{name} {shape}{size} [{', '.join(group['channels'])}]")
     text = f"wrote {summary['output']}: " + "; ".join(parts)
     for warning in summary["warnings"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
@@ -55,7 +56,12 @@ def file_entity(path: Path, fmt: str) -> dict[str, Any]:
 
 def software(distribution: str, name: str | None = None) -> dict[str, str]:
     """``{"name", "version"}`` of an installed distribution (the reader that did the work)."""
-    return {"name": name or distribution, "version": version(distribution)}
+    return {"name": name or distribution, "version": _version(distribution)}
+
+
+@functools.cache
+def _version(distribution: str) -> str:
+    return version(distribution)  # reads the installed metadata: ~5 ms a call, once per process
 
 
 def jsonable(value: Any) -> Any:
@@ -65,7 +71,10 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return jsonable(value.tolist()) if value.size <= 4096 else f"<array {value.shape}>"
+        if value.size > 4096:
+            return f"<array {value.shape}>"
+        plain = value.dtype.kind in "biu" or (value.dtype.kind == "f" and np.isfinite(value).all())
+        return value.tolist() if plain else jsonable(value.tolist())
     if isinstance(value, np.generic):
         return jsonable(value.item())
     if isinstance(value, bytes):

@@ -1,0 +1,510 @@
+"""EBSD orientation maps: ``.ang`` (EDAX TSL, EMsoft, NanoMegas ASTAR) and ``.ctf`` (Oxford), via orix.
+
+One scale group ``ebsd`` on ``(z, y, x)`` with ``z`` of length 1 holds:
+
+``phase``
+    Label channel (int32). Values are the file's phase ids as orix reports them; ``-1`` is
+    ``not_indexed`` (EDAX: CI = -1; Oxford: phase 0). A phase name becomes a flag word by
+    replacing every run of characters outside ``[A-Za-z0-9_.+-]`` with ``_`` and trimming ``_``
+    (``"Iron bcc (old)"`` -> ``Iron_bcc_old``, ``"austenite/austenite"`` ->
+    ``austenite_austenite``); a clash gets ``_<id>`` appended. The verbatim names are kept in the
+    attribute ``phase_names`` (word -> name), with ``lattice_parameters`` (Å and degrees),
+    ``point_groups`` and ``space_groups``.
+``orientation``
+    Unit quaternions (w, x, y, z) on ``(z, y, x, quat)``, crystal-to-sample, NaN where not indexed.
+    orix reads the Bunge Euler angles (radians in ``.ang``, degrees in ``.ctf``) as
+    sample-to-crystal rotations; they are conjugated here and the step is recorded as a ``convert``
+    activity. ``crystal_symmetry`` holds the Laue class of orix's point group of each phase (EBSD
+    cannot tell a point group from its Laue class: EDAX symmetry 43 -> ``m-3m``, Oxford Laue
+    group 9 -> ``6/mmm``). The sample and crystal reference frames are those of the writing
+    software: nothing is rotated (see the ``reference_frame`` attribute).
+quality channels
+    One per column orix reads besides angles, coordinates and phase (``iq``, ``ci``, ``fit``,
+    ``dp``, ``index``, ``reliability``, ``bands``, ``error``, ``mad``, ``bc``, ``bs`` ...).
+
+Coordinates come from the x/y columns (step and origin), never from the header. A header grid
+that disagrees with the data is a `LoaderWarning`; points that are not on a square grid
+(Oxford ``JobMode Interactive``, EDAX ``HexGrid``, missing or scattered points) are refused.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ._base import LoaderError, LoaderWarning
+from ._provenance import (
+    file_entity,
+    make_tree,
+    original_metadata,
+    record_load,
+    software,
+    spatial_coords,
+)
+
+__all__ = ["EbsdLoader"]
+
+GROUP = "ebsd"
+NOT_INDEXED = -1
+GRID_TOLERANCE = 0.01
+"""Largest distance of a point from its grid node, in steps, before the map is refused."""
+UNIT_UM = {"um": 1.0, "nm": 1e-3}
+FORMATS = {".ang": "EDAX TSL .ang", ".ctf": "Oxford Instruments .ctf"}
+FRAMES = {
+    ".ang": "EDAX TSL sample frame as written in the .ang file",
+    ".ctf": "Oxford Instruments sample frame as written in the .ctf file",
+}
+SETTINGS = {
+    # header keyword -> channel attribute
+    ".ang": {
+        "x-star": "pattern_center_x_star",
+        "y-star": "pattern_center_y_star",
+        "z-star": "pattern_center_z_star",
+        "WorkingDistance": "working_distance_mm",
+        "OPERATOR": "operator",
+        "SAMPLEID": "sample_id",
+        "SCANID": "scan_id",
+    },
+    ".ctf": {
+        "Prj": "project",
+        "Author": "operator",
+        "KV": "beam_energy_kV",
+        "Mag": "magnification",
+        "Coverage": "coverage_percent",
+        "TiltAngle": "tilt_angle_degree",
+        "TiltAxis": "tilt_axis_degree",
+    },
+}
+INTEGER_PROPERTIES = {"bands", "error", "BC", "BS"}
+QUALITY = {
+    # orix property -> (channel, long_name, units)
+    "iq": ("iq", "image quality", "1"),
+    "ci": ("ci", "confidence index", "1"),
+    "fit": ("fit", "pattern fit (mean angular deviation of the bands)", "degree"),
+    "detector_signal": ("detector_signal", "secondary detector signal", "1"),
+    "dp": ("dp", "dictionary indexing dot product", "1"),
+    "ind": ("index", "ACOM template matching index", "1"),
+    "rel": ("reliability", "ACOM reliability", "1"),
+    "relx100": ("reliability_x100", "ACOM reliability x 100", "1"),
+    "bands": ("bands", "number of detected bands", "1"),
+    "error": ("error", "indexing error code (0 = success)", "1"),
+    "MAD": ("mad", "mean angular deviation", "degree"),
+    "BC": ("bc", "band contrast", "1"),
+    "BS": ("bs", "band slope", "1"),
+}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where each point of the map sits: row ``iy`` and column ``ix`` of a (ny, nx) grid."""
+
+    iy: np.ndarray
+    ix: np.ndarray
+    shape: tuple[int, int]
+    step: tuple[float, float]
+    """(dy, dx) in the file's scan unit."""
+    origin: tuple[float, float]
+    """(y0, x0) in the file's scan unit."""
+
+
+class EbsdLoader:
+    """EBSD maps (``.ang``, ``.ctf``) read with orix into an orientation, phase and quality group."""
+
+    kind = "ebsd"
+    description = "EBSD maps: EDAX/EMsoft/ASTAR .ang and Oxford .ctf, read with orix"
+
+    def can_open(self, path: Path) -> bool:
+        """True for a file with an ``.ang`` or ``.ctf`` suffix (any case)."""
+        return path.is_file() and path.suffix.lower() in FORMATS
+
+    def open(
+        self,
+        path: Path,
+        *,
+        material: str = "unspecified",
+        voxel_size_um: float | Sequence[float] | None = None,
+    ) -> xr.DataTree:
+        """Read an EBSD map.
+
+        Parameters
+        ----------
+        path
+            ``.ang`` or ``.ctf`` file.
+        material
+            Sample material to record.
+        voxel_size_um
+            Step in µm (one value, or z y x) replacing the file's; for files whose unit is not
+            stated (ASTAR ``.ang``). A value that disagrees with the file is a `LoaderWarning`.
+
+        Raises
+        ------
+        LoaderError
+            Unreadable file, or points that are not on a square grid.
+        """
+        header = _read_header(path)
+        _refuse_unsupported_grid(path, header)
+        with record_load(voxel_size_um=voxel_size_um) as record:
+            xmap = _read_crystal_map(path)
+            grid = _grid(path, xmap)
+            _compare_header(path, header, grid)
+            step_um, unit_source = _step_um(path, xmap.scan_unit, grid, voxel_size_um)
+            units = {"scan_unit": xmap.scan_unit, "scan_unit_source": unit_source}
+            record.parameters.update(units)
+            dataset = _dataset(path, xmap, grid, step_um, header)
+            dataset.attrs.update(units)
+        tree = make_tree(
+            title=path.name,
+            group=GROUP,
+            dataset=dataset,
+            entity=file_entity(path, FORMATS[path.suffix.lower()]),
+            reader=software("orix"),
+            record=record,
+            material=material,
+        )
+        return _record_conversion(tree)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def _read_header(path: Path) -> list[str]:
+    """Header lines of an ``.ang`` (lines starting ``#``) or ``.ctf`` (lines before the columns).
+
+    Decoded as UTF-8, or Latin-1 where that fails (operator names carry accents).
+    """
+    is_ang = path.suffix.lower() == ".ang"
+    lines: list[str] = []
+    with open(path, "rb") as fh:
+        for raw in fh:
+            line = _decode(raw).rstrip("\r\n")
+            if (is_ang and not line.startswith("#")) or line.startswith("Phase\tX\tY"):
+                break
+            lines.append(line)
+            if len(lines) >= 1000:
+                break
+    return lines
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _header_value(header: list[str], key: str) -> str | None:
+    """The value after ``key`` (``# KEY: value`` or ``KEY<tab>value``), or None."""
+    pattern = re.compile(rf"^#?\s*{re.escape(key)}(?:\s*:\s*|\s+)(.*?)\s*$")
+    for line in header:
+        if match := pattern.match(line):
+            return match.group(1)
+    return None
+
+
+def _refuse_unsupported_grid(path: Path, header: list[str]) -> None:
+    """Refuse Oxford ``JobMode Interactive`` point lists and EDAX hexagonal grids."""
+    mode = _header_value(header, "JobMode")
+    if mode is not None and mode != "Grid":
+        raise LoaderError(
+            f"{path}: JobMode {mode}: the points were placed individually, not on a grid; "
+            "refusing to build a voxel grid (no step can be derived)"
+        )
+    grid = _header_value(header, "GRID") or ""
+    if grid.startswith("HexGrid"):
+        raise LoaderError(
+            f"{path}: GRID HexGrid: hexagonal sampling is not a square voxel grid; "
+            "resample it to a square grid first (e.g. in OIM Analysis or MTEX)"
+        )
+
+
+def _read_crystal_map(path: Path) -> Any:
+    """orix's `CrystalMap`; phase names kept verbatim; reader warnings re-raised as ours."""
+    from orix import io
+
+    options = {"autogen_names": False} if path.suffix.lower() == ".ang" else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            xmap = io.load(path, **options)
+        except Exception as err:
+            raise LoaderError(f"{path}: orix cannot read it as an EBSD map: {err}") from err
+    for warning in caught:
+        warnings.warn(f"{path}: orix: {warning.message}", LoaderWarning, stacklevel=4)
+    return xmap
+
+
+def _grid(path: Path, xmap: Any) -> Grid:
+    """Place every point on a square grid from its x/y columns, or refuse the map.
+
+    The step along an axis is its extent over the number of distinct values less one; the
+    points must then fill that grid exactly: one point per node, each within `GRID_TOLERANCE`
+    steps of it.
+    """
+    n = xmap.size
+    y, x = (np.zeros(n) if c is None else np.asarray(c, np.float64) for c in (xmap.y, xmap.x))
+    uy, ux = np.unique(y), np.unique(x)
+    if n != uy.size * ux.size or min(uy.size, ux.size) < 2:
+        raise LoaderError(
+            f"{path}: {n} points on {uy.size} distinct y and {ux.size} distinct x values do not "
+            "fill a square grid: not a gridded map, a single row or column, or a truncated file"
+        )
+    dy, dx = ((u[-1] - u[0]) / (u.size - 1) for u in (uy, ux))
+    fy, fx = (y - uy[0]) / dy, (x - ux[0]) / dx
+    iy, ix = np.rint(fy).astype(np.int64), np.rint(fx).astype(np.int64)
+    off = max(np.abs(fy - iy).max(), np.abs(fx - ix).max())
+    if off > GRID_TOLERANCE or np.bincount(iy * ux.size + ix, minlength=n).max() > 1:
+        raise LoaderError(
+            f"{path}: points are not on a square grid of step {dy:g} x {dx:g} "
+            f"(largest distance from a grid node {off:.3g} steps, or repeated nodes)"
+        )
+    return Grid(iy, ix, (uy.size, ux.size), (float(dy), float(dx)), (float(uy[0]), float(ux[0])))
+
+
+def _compare_header(path: Path, header: list[str], grid: Grid) -> None:
+    """Warn when the header's grid (columns, rows, steps) disagrees with the data's."""
+    keys = ("NCOLS_ODD", "NROWS", "XSTEP", "YSTEP")
+    if path.suffix.lower() == ".ctf":
+        keys = ("XCells", "YCells", "XStep", "YStep")
+    stated = [_header_value(header, key) for key in keys]
+    found = (grid.shape[1], grid.shape[0], grid.step[1], grid.step[0])
+    differ = [
+        f"{key} {text} (data: {value:g})"
+        for key, text, value in zip(keys, stated, found, strict=True)
+        if text and not _close(_number_or_text(text), value)
+    ]
+    if differ:
+        warnings.warn(
+            f"{path}: the header disagrees with the x/y columns: {', '.join(differ)}; "
+            f"using the data's grid, {grid.shape[0]} rows x {grid.shape[1]} columns",
+            LoaderWarning,
+            stacklevel=3,
+        )
+
+
+def _close(stated: float | str, found: float) -> bool:
+    return isinstance(stated, float) and bool(np.isclose(stated, found, rtol=1e-4))
+
+
+def _step_um(
+    path: Path, unit: str, grid: Grid, voxel_size_um: float | Sequence[float] | None
+) -> tuple[tuple[float, float], str]:
+    """(dy, dx) in µm and where the unit comes from.
+
+    Neither format writes a unit: µm is the EDAX and Oxford convention, and orix assumes nm
+    for ASTAR ``.ang`` exports, which is recorded as assumed and warned about.
+    """
+    if unit not in UNIT_UM:
+        raise LoaderError(f"{path}: unknown scan unit {unit!r} (expected one of {list(UNIT_UM)})")
+    from_file = (grid.step[0] * UNIT_UM[unit], grid.step[1] * UNIT_UM[unit])
+    if voxel_size_um is None:
+        if unit == "um":
+            return from_file, "format convention (um)"
+        warnings.warn(
+            f"{path}: the file does not state its length unit; orix assumes {unit} for this "
+            f"vendor, giving a step of {from_file[0]:g} um (pass voxel_size_um to set it)",
+            LoaderWarning,
+            stacklevel=3,
+        )
+        return from_file, f"assumed by orix ({unit}), not stated in the file"
+    given = _voxel_zyx(path, voxel_size_um)[1:]
+    if not np.allclose(given, from_file, rtol=1e-6):
+        warnings.warn(
+            f"{path}: voxel_size_um {given[0]:g} x {given[1]:g} um replaces the file's step "
+            f"{from_file[0]:g} x {from_file[1]:g} um (scan unit {unit})",
+            LoaderWarning,
+            stacklevel=3,
+        )
+    return given, "voxel_size_um given by the user"
+
+
+def _voxel_zyx(path: Path, voxel_size_um: float | Sequence[float]) -> tuple[float, float, float]:
+    """``voxel_size_um`` as (z, y, x) in µm: one value for all three, or three values."""
+    sizes = [float(v) for v in np.atleast_1d(voxel_size_um)]
+    if len(sizes) not in (1, 3) or min(sizes) <= 0:
+        raise LoaderError(
+            f"{path}: voxel_size_um must be one or three positive values, got {sizes}"
+        )
+    return tuple(sizes * 3 if len(sizes) == 1 else sizes)  # type: ignore[return-value]
+
+
+# -- channels ---------------------------------------------------------------------------------
+
+
+def _dataset(
+    path: Path, xmap: Any, grid: Grid, step_um: tuple[float, float], header: list[str]
+) -> xr.Dataset:
+    """The ``ebsd`` group: phase, orientation and quality channels on the data's grid."""
+    origin = (o * um / step for o, um, step in zip(grid.origin, step_um, grid.step, strict=True))
+    coords = spatial_coords((1, *grid.shape), (0.0, *step_um), (0.0, *origin))  # z: one plane
+    coords["quat"] = xr.Variable("quat", np.array(["w", "x", "y", "z"], dtype=object))
+    shared = {
+        **_settings(header, path.suffix.lower()),
+        "original_metadata": original_metadata({"header": header, "read": _summary(xmap, grid)}),
+    }
+    phases = _phases(path, xmap)
+    channels = {
+        "phase": _phase_channel(xmap, grid, phases),
+        "orientation": _orientation_channel(path, xmap, grid, phases, header),
+        **_quality_channels(xmap, grid),
+    }
+    for var in channels.values():
+        var.attrs.update(shared)
+    return xr.Dataset(channels, coords=coords)
+
+
+def _settings(header: list[str], suffix: str) -> dict[str, Any]:
+    """Acquisition settings from the header (numbers where they parse); empty ones left out.
+
+    ``.ang``: ``# KEY value`` lines; ``.ctf``: ``Prj`` and ``Author`` lines and the key/value
+    pairs after the "Euler angles refer to ..." statement (``Mag``, ``KV``, ``TiltAngle`` ...).
+    """
+    names = SETTINGS[suffix]
+    fields = {key: _header_value(header, key) for key in names}
+    statement = next((line for line in header if line.startswith("Euler angles refer")), "")
+    tokens = statement.split("\t")[1:]
+    fields |= dict(zip(tokens[::2], tokens[1::2], strict=False))
+    return {names[k]: _number_or_text(v) for k, v in fields.items() if k in names and v}
+
+
+def _number_or_text(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _on_grid(values: np.ndarray, grid: Grid) -> np.ndarray:
+    """Scatter per-point values (n, ...) onto the (1, ny, nx, ...) grid."""
+    out = np.empty(grid.shape + values.shape[1:], dtype=values.dtype)
+    out[grid.iy, grid.ix] = values
+    return out[np.newaxis]
+
+
+def _phases(path: Path, xmap: Any) -> dict[int, tuple[str, Any]]:
+    """Phase id -> (flag word, orix `Phase`) for every phase of the file."""
+    words: dict[int, tuple[str, Any]] = {}
+    used = {"not_indexed"}
+    for pid, phase in xmap.phases:
+        if pid == NOT_INDEXED:
+            continue
+        if phase.point_group is None:
+            raise LoaderError(f"{path}: phase {pid} {phase.name!r} has no crystal symmetry")
+        word = re.sub(r"[^A-Za-z0-9_.+-]+", "_", phase.name).strip("_") or "phase"
+        if word in used:
+            word = f"{word}_{pid}"
+        used.add(word)
+        words[int(pid)] = (word, phase)
+    return words
+
+
+def _phase_channel(xmap: Any, grid: Grid, phases: dict[int, tuple[str, Any]]) -> xr.Variable:
+    ids = _on_grid(np.asarray(xmap.phase_id, dtype=np.int32), grid)
+    values = [NOT_INDEXED, *phases]
+    attrs = {
+        "long_name": "EBSD phase",
+        "units": "1",
+        "modality": "EBSD",
+        "origin": "measured",
+        "flag_values": values,
+        "flag_meanings": " ".join(["not_indexed", *(word for word, _ in phases.values())]),
+        "phase_names": {word: phase.name for word, phase in phases.values()},
+        "lattice_parameters": {
+            word: [round(float(v), 6) for v in phase.structure.lattice.abcABG()]
+            for word, phase in phases.values()
+        },
+        "lattice_parameters_units": "angstrom, angstrom, angstrom, degree, degree, degree",
+        "point_groups": {word: phase.point_group.name for word, phase in phases.values()},
+        "space_groups": {
+            word: phase.space_group.number
+            for word, phase in phases.values()
+            if phase.space_group is not None
+        },
+    }
+    return xr.Variable(("z", "y", "x"), ids, attrs)
+
+
+def _orientation_channel(
+    path: Path, xmap: Any, grid: Grid, phases: dict[int, tuple[str, Any]], header: list[str]
+) -> xr.Variable:
+    """Crystal-to-sample unit quaternions: orix's sample-to-crystal rotations, conjugated."""
+    quat = np.array(xmap.rotations.data, dtype=np.float64)
+    quat[:, 1:] *= -1.0  # conjugate: sample-to-crystal -> crystal-to-sample
+    quat[quat[:, 0] < 0] *= -1.0  # q and -q are one rotation; store w >= 0
+    quat[~np.asarray(xmap.is_indexed)] = np.nan
+    suffix = path.suffix.lower()
+    statement = next((line for line in header if line.startswith("Euler angles refer")), "")
+    statement = statement.split("\t")[0]
+    attrs = {
+        "long_name": "crystal orientation",
+        "units": "1",
+        "modality": "EBSD",
+        "origin": "measured",
+        "rotation": "crystal_to_sample",
+        "crystal_symmetry": {w: phase.point_group.laue.name for w, phase in phases.values()},
+        "phase_channel": "phase",
+        "euler_angles": "Bunge (ZXZ) phi1 Phi phi2, "
+        + ("degrees (.ctf)" if suffix == ".ctf" else "radians (.ang)")
+        + "; orix reads them as sample-to-crystal rotations, conjugated here",
+        "reference_frame": FRAMES[suffix]
+        + (f" ({statement})" if statement else "")
+        + "; not rotated onto the map's x/y axes, which may differ from it by a fixed rotation",
+        "comment": "Cartesian crystal frame: that of the writing software, not converted (orix's "
+        "own is e1 || a, e3 || c*; for hexagonal phases vendors differ by 30 degrees about c, "
+        "a versus a*). Not indexed points hold NaN.",
+    }
+    return xr.Variable(("z", "y", "x", "quat"), _on_grid(quat, grid), attrs)
+
+
+def _quality_channels(xmap: Any, grid: Grid) -> dict[str, xr.Variable]:
+    """One channel per per-point property (integers where every value is whole)."""
+    channels = {}
+    for prop, values in xmap.prop.items():
+        name, long_name, units = QUALITY.get(prop, (prop, f"{prop} (column named by orix)", "1"))
+        values = np.asarray(values)
+        if prop in INTEGER_PROPERTIES and np.array_equal(values, np.rint(values)):
+            values = values.astype(np.int32)
+        attrs = {"long_name": long_name, "units": units, "modality": "EBSD", "origin": "measured"}
+        channels[name] = xr.Variable(("z", "y", "x"), _on_grid(values, grid), attrs)
+    return channels
+
+
+def _summary(xmap: Any, grid: Grid) -> dict[str, Any]:
+    """What was read: orix's unit, phases and properties, and the grid found in the data."""
+    return {
+        "grid_shape": list(grid.shape),
+        "grid_step": list(grid.step),
+        "scan_unit": xmap.scan_unit,
+        "phases": {int(pid): phase.name for pid, phase in xmap.phases},
+        "properties": list(xmap.prop),
+    }
+
+
+# -- provenance -------------------------------------------------------------------------------
+
+
+def _record_conversion(tree: xr.DataTree) -> xr.DataTree:
+    """Record the conjugation of orix's rotations as a ``convert`` activity (spec §6.7)."""
+    channel = f"/{GROUP}/orientation"
+    provenance = tree.attrs["fusion"]["provenance"]
+    load = provenance["activities"]["load"]
+    load["generated"].remove(channel)
+    provenance["activities"]["convert"] = {
+        "type": "convert",
+        "software": dict(load["software"]),
+        "started": load["started"],
+        "ended": load["ended"],
+        "parameters": {"operation": "conjugate", "from": "sample_to_crystal (orix, Bunge)"},
+        "used": ["raw"],
+        "generated": [channel],
+        "description": "Bunge Euler angles read by orix as sample-to-crystal rotations, "
+        "conjugated into crystal-to-sample unit quaternions",
+    }
+    tree[GROUP].dataset["orientation"].attrs["provenance"] = "convert"
+    return tree
