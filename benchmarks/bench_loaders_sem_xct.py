@@ -1,0 +1,270 @@
+"""SEM and XCT loaders: time against the bare reader call, and memory while streaming a stack.
+
+Usage (from the repository root)::
+
+    uv run python benchmarks/bench_loaders_sem_xct.py                # ~2 GiB stack in a temp folder
+    uv run python benchmarks/bench_loaders_sem_xct.py --slices 32    # quicker, smaller stack
+
+1. Every real SEM and XCT file in ../shared/data/instruments: the loader (``load`` and reading
+   every pixel of every channel) against the bare reader call that reads the same pixels and
+   metadata (tifffile, h5py, olefile), medians of ``--repeat`` interleaved runs. The loader
+   hashes the file (sha256) for provenance; that time is measured on its own and subtracted,
+   and reported in its own column.
+2. A generated stack of ``--slices`` TIFF slices of ``--edge`` x ``--edge`` uint16 (256 x 2048 x
+   2048 = 2 GiB by default), in a temp folder deleted afterwards: the same timing against
+   ``tifffile.imread`` of all slices; then, each in a child process, the stack (and a quarter of
+   it) streamed through the loader and ``fusion.schema.write`` into Zarr, and for contrast the
+   bare ``tifffile.imread`` of the whole stack: peak resident memory (``VmHWM`` of
+   /proc/self/status; ``ru_maxrss`` is not used because Linux carries it over from the parent
+   across fork and exec), the resident memory right after imports, and the peak traced by
+   ``tracemalloc``. Bounded memory means the streaming peak stays a few chunks above the
+   baseline and does not grow with the stack.
+
+Loader reads in the timing table run with dask's synchronous scheduler, single-threaded like
+the bare reader call (on a busy 2-core machine the threaded scheduler only adds contention);
+the streaming runs use dask's default (threaded) scheduler, as ``fusion load`` does.
+
+Prints markdown tables. No wall time is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import dask
+import h5py
+import numpy as np
+import olefile
+import tifffile
+
+from fusion.loaders import load
+from fusion.loaders._provenance import sha256_of
+from fusion.loaders.xct import slice_files
+from fusion.schema import write
+
+SHARED = Path(
+    os.environ.get("FUSION_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+INSTRUMENTS = SHARED / "instruments"
+MiB = 2**20
+
+
+# -- 1. loader against the bare reader ------------------------------------------------------------
+
+
+def bare_tiff_sem(path: Path) -> None:
+    with tifffile.TiffFile(path) as tif:
+        _ = tif.fei_metadata or [page.tags[34118].value for page in tif.pages]
+        _ = [page.asarray() for page in tif.pages]
+
+
+def bare_tiff_slices(path: Path) -> None:
+    tifffile.imread(slice_files(path))
+
+
+def bare_h5py(path: Path) -> None:
+    with h5py.File(path, "r") as h5:
+        for key in ("data", "data_white", "data_dark", "theta"):
+            h5["exchange"][key][()]
+
+
+def bare_olefile(path: Path) -> None:
+    with olefile.OleFileIO(str(path)) as ole:
+        for stream in ("ImageInfo/PixelSize", "ImageInfo/Angles", "ImageInfo/Energy"):
+            np.frombuffer(ole.openstream(stream).read(), "<f4")
+        for stream in ("ImageData1/Image1", "ReferenceData/Image"):
+            np.frombuffer(ole.openstream(stream).read(), "<u2").reshape(512, 512)
+
+
+def load_only(kind: str, **options: object) -> Callable[[Path], None]:
+    """``load`` alone: SEM reads the pixels, XCT only checks headers (its arrays are lazy)."""
+    return lambda path: load(kind, path, **options)
+
+
+def load_and_read(kind: str, **options: object) -> Callable[[Path], None]:
+    """``load`` and then every pixel of every channel, as the bare reader call reads them."""
+
+    def run(path: Path) -> None:
+        with dask.config.set(scheduler="synchronous"):
+            for node in load(kind, path, **options).subtree:
+                for var in node.to_dataset(inherit=False).data_vars.values():
+                    var.values  # noqa: B018
+
+    return run
+
+
+CASES = [
+    ("sem/FEI-Helios-Ebeam-16bits.tif", "sem", {}, bare_tiff_sem, "tifffile"),
+    ("sem/test_tiff_Zeiss_SEM_1k.tif", "sem", {}, bare_tiff_sem, "tifffile"),
+    ("sem/ZEISS_SEM_multipage.tif", "sem", {}, bare_tiff_sem, "tifffile"),
+    ("xct/cylindrical_cell_slices", "xct", {"voxel_size_um": 33.97}, bare_tiff_slices, "tifffile"),
+    ("xct/tooth.h5", "xct", {"voxel_size_um": 1.0}, bare_h5py, "h5py"),
+    ("xct/test_chip00.xrm", "xct", {}, bare_olefile, "olefile"),
+]
+HEADER = [
+    "| file | reader | bare reader (ms) | load (ms) | load + read all pixels (ms) "
+    "| sha256, in both (ms) | (load + read - sha256) / bare |",
+    "|---|---|---:|---:|---:|---:|---:|",
+]
+
+
+def sha256_of_input(path: Path) -> None:
+    for file in slice_files(path) if path.is_dir() else [path]:
+        sha256_of(file)
+
+
+def seconds(function: Callable[[Path], None], path: Path) -> float:
+    start = time.perf_counter()
+    function(path)
+    return time.perf_counter() - start
+
+
+def time_row(
+    name: str, kind: str, options: dict, bare: Callable, reader: str, path: Path, repeat: int
+) -> str:
+    """Medians of interleaved runs (so that all share the machine's state), as a table row."""
+    runs = {
+        "bare": bare,
+        "load": load_only(kind, **options),
+        "read": load_and_read(kind, **options),
+        "sha": sha256_of_input,
+    }
+    for function in runs.values():  # warm the page cache and imports
+        function(path)
+    samples: dict[str, list[float]] = {key: [] for key in runs}
+    for _ in range(repeat):
+        for key, function in runs.items():
+            samples[key].append(seconds(function, path))
+    ms = {key: statistics.median(values) * 1e3 for key, values in samples.items()}
+    return (
+        f"| {name} | {reader} | {ms['bare']:.1f} | {ms['load']:.1f} | {ms['read']:.1f} "
+        f"| {ms['sha']:.1f} | {(ms['read'] - ms['sha']) / ms['bare']:.2f}x |"
+    )
+
+
+def time_loaders(repeat: int) -> list[str]:
+    return [time_row(*case, INSTRUMENTS / case[0], repeat) for case in CASES]
+
+
+# -- 2. a generated stack: time against tifffile, memory while streaming into Zarr ---------------
+
+
+def write_stack(folder: Path, slices: int, edge: int) -> int:
+    """``slices`` TIFF files of edge x edge uint16 (12-bit noise over a gradient); bytes written."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 2000, edge, dtype=np.float32)[None, :] + np.zeros((edge, 1), np.float32)
+    for index in range(slices):
+        image = (ramp + rng.integers(0, 2048, (edge, edge), dtype=np.uint16)).astype(np.uint16)
+        tifffile.imwrite(folder / f"slice{index:04d}.tif", image)
+    return slices * edge * edge * 2
+
+
+def link_subset(folder: Path, subset: Path, count: int) -> None:
+    """A folder of symbolic links to the first ``count`` slices of ``folder``."""
+    subset.mkdir()
+    for file in slice_files(folder)[:count]:
+        (subset / file.name).symlink_to(file)
+
+
+def resident_bytes(field: str) -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process, from /proc/self/status (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status (the memory part needs Linux)")
+
+
+def child(mode: str, folder: Path, out: Path) -> None:
+    """Run in a child process; print peak memory (and times) as JSON.
+
+    ``stream``: load the folder lazily and write it to ``out`` with `fusion.schema.write`.
+    ``bare``: ``tifffile.imread`` of all slices into one numpy array (for contrast).
+    """
+    baseline = resident_bytes("VmRSS")
+    tracemalloc.start()
+    start = time.perf_counter()
+    if mode == "stream":
+        tree = load("xct", folder, voxel_size_um=1.0)
+        write(tree, out)
+        chunk = tree["volume"].grayscale.data.chunksize
+    else:
+        chunk = tifffile.imread(slice_files(folder)).shape
+    seconds_taken = time.perf_counter() - start
+    _, traced_peak = tracemalloc.get_traced_memory()
+    peak = resident_bytes("VmHWM")
+    result = {"baseline": baseline, "peak": peak, "traced": traced_peak, "seconds": seconds_taken}
+    print(json.dumps({**result, "chunk_bytes": int(np.prod(chunk)) * 2}))
+
+
+def run_child(mode: str, folder: Path, out: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(folder), str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def stack_rows(slices: int, edge: int, repeat: int) -> tuple[list[str], list[str]]:
+    """Timing row and memory table for a generated stack, written to and deleted from a temp folder."""
+    with tempfile.TemporaryDirectory(prefix="bench-xct-") as tmp:
+        full, quarter = Path(tmp) / "full", Path(tmp) / "quarter"
+        size = write_stack(full, slices, edge)
+        link_subset(full, quarter, max(1, slices // 4))
+        name = f"generated ({slices}, {edge}, {edge}) uint16, {size / MiB:.0f} MiB"
+        options = {"voxel_size_um": 1.0}
+        timing = [time_row(name, "xct", options, bare_tiff_slices, "tifffile", full, repeat)]
+        memory = [
+            "| run | stack (z, y, x) uint16 | chunk | peak RSS | RSS after imports "
+            "| tracemalloc peak | time (s) |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for mode, folder, count in (
+            ("stream", quarter, max(1, slices // 4)),
+            ("stream", full, slices),
+            ("bare", full, slices),
+        ):
+            r = run_child(mode, folder, Path(tmp) / "out.zarr")
+            shutil.rmtree(Path(tmp) / "out.zarr", ignore_errors=True)
+            what = "load + write to Zarr" if mode == "stream" else "bare tifffile.imread (contrast)"
+            memory.append(
+                f"| {what} | ({count}, {edge}, {edge}) | {r['chunk_bytes'] / MiB:.0f} MiB "
+                f"| {r['peak'] / MiB:.0f} MiB | {r['baseline'] / MiB:.0f} MiB "
+                f"| {r['traced'] / MiB:.0f} MiB | {r['seconds']:.1f} |"
+            )
+    return timing, memory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="runs per real file (median)")
+    parser.add_argument("--repeat-stack", type=int, default=3, help="runs on the generated stack")
+    parser.add_argument("--slices", type=int, default=256, help="slices of the generated stack")
+    parser.add_argument("--edge", type=int, default=2048, help="slice edge in pixels")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]), Path(args.child[2]))
+        return
+    timing = time_loaders(args.repeat)
+    stack_timing, memory = stack_rows(args.slices, args.edge, args.repeat_stack)
+    print("\n".join(HEADER + timing + stack_timing))
+    print()
+    print("\n".join(memory))
+
+
+if __name__ == "__main__":
+    main()
