@@ -4,14 +4,14 @@ file server and the ``fusion-pull`` command line (a module name no other package
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+
+from fusion.registry.testing import sha, tiny_card, tiny_generator, write_registry
 
 HERE = Path(__file__).parent
 
@@ -68,146 +68,14 @@ def dataset_version(url: str, sha256: str | None, size: int | None, **extra: Any
     return {**entry, **extra}
 
 
-def write_registry(path: Path, datasets: dict | None = None, models: dict | None = None) -> Path:
-    """``datasets``/``models``: name → {version: entry} (latest left to the default)."""
-    doc = {
-        "registry": "fusion-registry/1",
-        "models": {n: {"versions": v} for n, v in (models or {}).items()},
-        "datasets": {n: {"versions": v} for n, v in (datasets or {}).items()},
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def tiny_generator(folder: Path, seed: int = 7) -> dict[str, Any]:
-    """A toy 3D generator as ONNX, its test tensors and its card; return the model version entry.
-
-    latent z (b, 2, l, l, l), l ≥ 3 → Conv3d (kernel 3, no padding) → Softmax over 3 classes
-    → probs (b, 3, l−2, l−2, l−2). Written with onnx.helper (IR 9, opset 17).
-    """
-    import onnx
-    import onnxruntime
-    from onnx import TensorProto, helper, numpy_helper
-
-    from fusion.registry import LatentSpec, draw_latent
-
-    rng = np.random.default_rng(0)
-    weight = rng.standard_normal((3, 2, 3, 3, 3)).astype(np.float32)
-    bias = rng.standard_normal(3).astype(np.float32)
-    graph = helper.make_graph(
-        [
-            helper.make_node("Conv", ["z", "W", "B"], ["logits"]),
-            helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
-        ],
-        "tiny-generator",
-        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["b", 2, "l", "l", "l"])],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["b", 3, "m", "m", "m"])],
-        [numpy_helper.from_array(weight, "W"), numpy_helper.from_array(bias, "B")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
-    onnx.checker.check_model(model)
-    folder.mkdir(parents=True, exist_ok=True)
-    onnx_path = folder / "tiny.onnx"
-    onnx.save(model, onnx_path)
-
-    z = draw_latent(LatentSpec(tensor="z", distribution="standard-normal"), (1, 2, 5, 5, 5), seed)
-    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    (probs,) = session.run(None, {"z": z})
-    npz_path = folder / "tiny-test.npz"
-    np.savez(npz_path, z=z, probs=probs)
-    rel = os.path.relpath(folder, folder.parent)
-    return {
-        "url": f"{rel}/tiny.onnx",
-        "sha256": sha(onnx_path),
-        "size": onnx_path.stat().st_size,
-        "card": tiny_card(f"{rel}/tiny-test.npz", sha(npz_path), npz_path.stat().st_size, seed),
-    }
-
-
-def tiny_card(npz_url: str, npz_sha: str, npz_size: int, seed: int) -> dict[str, Any]:
-    space = [{"name": n, "type": "space", "size": {"min": 3, "step": 1}} for n in "zyx"]
-    out = [
-        {"name": n, "type": "space", "size": {"tensor": "z", "axis": n, "offset": -2}}
-        for n in "zyx"
-    ]
-    return {
-        "description": "A toy generator for the tests: one 3x3x3 convolution and a softmax.",
-        "task": "generate-3d",
-        "inputs": [
-            {
-                "name": "z",
-                "description": "latent noise",
-                "dtype": "float32",
-                "axes": [
-                    {"name": "b", "type": "batch"},
-                    {"name": "c", "type": "channel", "size": 2},
-                    *space,
-                ],
-            }
-        ],
-        "outputs": [
-            {
-                "name": "probs",
-                "description": "phase probabilities",
-                "dtype": "float32",
-                "axes": [
-                    {"name": "b", "type": "batch"},
-                    {
-                        "name": "c",
-                        "type": "channel",
-                        "size": 3,
-                        "channel_names": ["pore", "NMC", "CBD"],
-                    },
-                    *out,
-                ],
-            }
-        ],
-        "latent": {"tensor": "z", "distribution": "standard-normal"},
-        "channels": [
-            {
-                "tensor": "probs",
-                "name": "phase",
-                "transform": "argmax",
-                "dtype": "uint8",
-                "long_name": "phase label",
-                "units": "1",
-                "modality": "SEM",
-                "flag_values": [0, 1, 2],
-                "flag_meanings": "pore NMC CBD",
-                "voxel_size_um": 0.05,
-            }
-        ],
-        "training_data": [
-            {
-                "uri": "file:///nowhere/nmc_sem_2d.tif",
-                "description": "one segmented 2D SEM image of an NMC cathode",
-            }
-        ],
-        "metrics": [
-            {
-                "name": "phase-fraction-abs-error",
-                "value": 0.01,
-                "description": "mean over 8 volumes, seeds 0-7",
-            }
-        ],
-        "license": "MIT",
-        "authors": [{"name": "Test Author"}],
-        "citation": [
-            {
-                "text": "Kench & Cooper, Nat. Mach. Intell. 3, 299 (2021)",
-                "doi": "10.1038/s42256-021-00322-1",
-            }
-        ],
-        "test_tensors": {
-            "url": npz_url,
-            "sha256": npz_sha,
-            "size": npz_size,
-            "seed": seed,
-            "tolerance": {"rtol": 1e-4, "atol": 1e-5},
-        },
-    }
+__all__ = [
+    "FileServer",
+    "dataset_card",
+    "dataset_version",
+    "make_blob",
+    "pull_command",
+    "sha",
+    "tiny_card",
+    "tiny_generator",
+    "write_registry",
+]

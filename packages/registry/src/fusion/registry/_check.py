@@ -12,6 +12,7 @@ Datasets: the zipped store validates against the format the card names.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -101,7 +102,7 @@ class CheckReport:
 
 
 def check_registry(
-    location: str | None = None,
+    location: str | os.PathLike[str] | None = None,
     *,
     cache: Cache | None = None,
     storage_options: dict[str, Any] | None = None,
@@ -135,7 +136,7 @@ def check_registry(
         dataset_level=dataset_level,
         outputs_dir=outputs_dir,
     )
-    location = location if location is not None else default_registry()
+    location = os.fspath(location) if location is not None else default_registry()
     path = local_path(location)
     if path is not None:
         location = str(Path(path).resolve())
