@@ -20,9 +20,10 @@ import xarray as xr
 from fusion.schema import FusionError
 
 from ._device import Device, open_session
-from ._wrap import wrap_outputs
+from ._tiles import tiled_channel
+from ._wrap import channel_array, wrap_outputs
 
-__all__ = ["ShapeError", "generate", "latent_shape"]
+__all__ = ["ShapeError", "generate", "latent_shape", "size_rule"]
 
 
 class ShapeError(FusionError, ValueError):
@@ -71,12 +72,25 @@ def latent_shape(card: Any, shape: Sequence[int]) -> tuple[int, ...]:
     return tuple(dims)
 
 
+def size_rule(card: Any) -> tuple[int, int]:
+    """``(scale, context)`` of a generator whose outputs are ``scale · (l − context)``."""
+    output = next(t for t in card.outputs if t.name == card.channels[0].tensor)
+    rules = {(a.size.scale, a.size.offset) for a in output.axes if a.type == "space"}
+    if len(rules) != 1:
+        raise ShapeError(f"the card's output axes follow different size rules: {sorted(rules)}")
+    scale, offset = rules.pop()
+    if scale != int(scale) or offset % scale:
+        raise ShapeError(f"size rule {scale}·l{offset:+d} cannot be tiled exactly")
+    return int(scale), int(-offset // scale)
+
+
 def generate(
     ref: str,
     shape: Sequence[int],
     *,
     seed: int = 0,
     device: Device = "auto",
+    tile: int | None = 6,
     registry: str | os.PathLike[str] | None = None,
     cache: str | os.PathLike[str] | None = None,
     offline: bool | None = None,
@@ -93,6 +107,10 @@ def generate(
         Seed of the latent draw; recorded in the provenance.
     device
         ``auto`` (CUDA when usable, else CPU), ``cpu`` or ``cuda`` (an error if unusable).
+    tile
+        Latent cells per tile edge (SliceGAN: 6 gives 128³-voxel tiles): the volume is made
+        lazily, tile by tile, when it is written, so memory is bounded by the tile, not the
+        volume. ``None`` makes it in one pass, eagerly.
     registry, cache, offline
         As for ``fusion.registry.pull``.
     """
@@ -109,13 +127,32 @@ def generate(
     started = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     latent = draw_latent(card.latent, dims, seed)
     names = [o.name for o in session.session.get_outputs()]
-    outputs = dict(zip(names, session.session.run(None, {card.latent.tensor: latent}), strict=True))
+
+    def run(window: np.ndarray) -> dict[str, np.ndarray]:
+        outputs = session.session.run(None, {card.latent.tensor: window})
+        return dict(zip(names, outputs, strict=True))
+
     request = WrapRequest(
         ref=str(resolved.ref),
         sha256=resolved.entry.sha256,
         card=card,
         inputs={card.latent.tensor: latent},
-        outputs=outputs,
+        outputs={} if tile else run(latent),
         seed=seed,
     )
-    return wrap_outputs(request, execution=session.provenance(), started=started)
+    values = None
+    if tile:
+        scale, context = size_rule(card)
+        values = {
+            channel.name: tiled_channel(
+                latent,
+                lambda w, _c=channel: channel_array(card, _c, run(w)),
+                scale,
+                context,
+                tile,
+                np.dtype(channel.dtype),
+            )
+            for channel in card.channels
+        }
+    execution = {**session.provenance(), "tile_latent_cells": tile}
+    return wrap_outputs(request, execution=execution, started=started, values=values)

@@ -64,6 +64,7 @@ def wrap_outputs(
     group: str | None = None,
     started: str | None = None,
     voxel_size_um: Sequence[float] | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> xr.DataTree:
     """A fused dataset from one run of a registered model.
 
@@ -80,6 +81,9 @@ def wrap_outputs(
         ISO start time of the run (now by default).
     voxel_size_um
         Voxel size (z, y, x) when the card has none (e.g. segmentation: the input's).
+    values
+        The (z, y, x) array of each card channel when the caller made them already (e.g. lazily,
+        tile by tile, as dask arrays); by default they are taken from ``request.outputs``.
 
     Raises
     ------
@@ -92,10 +96,14 @@ def wrap_outputs(
     group = group or ("generated" if activity_type == "generate" else "inferred")
     variables, shape, voxel = {}, None, None
     for channel in card.channels:
-        values = channel_array(card, channel, request.outputs)
-        shape = shape or values.shape
+        data = (
+            values[channel.name]
+            if values is not None
+            else channel_array(card, channel, request.outputs)
+        )
+        shape = shape or data.shape
         voxel = _voxel(channel, voxel_size_um, request.ref)
-        variables[channel.name] = xr.Variable(("z", "y", "x"), values, _attrs(channel, origin))
+        variables[channel.name] = xr.Variable(("z", "y", "x"), data, _attrs(channel, origin))
     coords = {
         dim: xr.Variable(dim, step * np.arange(n, dtype=np.float64), {"units": "um"})
         for dim, n, step in zip(("z", "y", "x"), shape, voxel, strict=True)
