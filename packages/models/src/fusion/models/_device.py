@@ -71,10 +71,15 @@ def cuda_available() -> bool:
 
     if CUDA not in ort.get_available_providers():
         return False
+    ort.set_default_logger_severity(
+        4
+    )  # a failed probe is an answer; onnxruntime logs it as an error
     try:
         probe = ort.InferenceSession(_PROBE_MODEL, _quiet_options(), providers=[CUDA, CPU])
     except Exception:
         return False
+    finally:
+        ort.set_default_logger_severity(2)  # onnxruntime's default: warnings and above
     return probe.get_providers()[0] == CUDA
 
 
