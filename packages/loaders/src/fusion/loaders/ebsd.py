@@ -30,17 +30,27 @@ that disagrees with the data is a `LoaderWarning`; points that are not on a squa
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ._base import LoaderError, LoaderWarning
+from ._base import LoaderError
+from ._ebsdread import (
+    Grid,
+    compare_header,
+    find_grid,
+    grid_step_um,
+    header_value,
+    number_or_text,
+    read_crystal_map,
+    read_header,
+    refuse_unsupported_grid,
+)
 from ._provenance import (
+    Digest,
     file_entity,
     make_tree,
     original_metadata,
@@ -53,9 +63,6 @@ __all__ = ["EbsdLoader"]
 
 GROUP = "ebsd"
 NOT_INDEXED = -1
-GRID_TOLERANCE = 0.01
-"""Largest distance of a point from its grid node, in steps, before the map is refused."""
-UNIT_UM = {"um": 1.0, "nm": 1e-3}
 FORMATS = {".ang": "EDAX TSL .ang", ".ctf": "Oxford Instruments .ctf"}
 FRAMES = {
     ".ang": "EDAX TSL sample frame as written in the .ang file",
@@ -101,19 +108,6 @@ QUALITY = {
 }
 
 
-@dataclass(frozen=True)
-class Grid:
-    """Where each point of the map sits: row ``iy`` and column ``ix`` of a (ny, nx) grid."""
-
-    iy: np.ndarray
-    ix: np.ndarray
-    shape: tuple[int, int]
-    step: tuple[float, float]
-    """(dy, dx) in the file's scan unit."""
-    origin: tuple[float, float]
-    """(y0, x0) in the file's scan unit."""
-
-
 class EbsdLoader:
     """EBSD maps (``.ang``, ``.ctf``) read with orix into an orientation, phase and quality group."""
 
@@ -148,190 +142,31 @@ class EbsdLoader:
         LoaderError
             Unreadable file, or points that are not on a square grid.
         """
-        header = _read_header(path)
-        _refuse_unsupported_grid(path, header)
-        with record_load(voxel_size_um=voxel_size_um) as record:
-            xmap = _read_crystal_map(path)
-            grid = _grid(path, xmap)
-            _compare_header(path, header, grid)
-            step_um, unit_source = _step_um(path, xmap.scan_unit, grid, voxel_size_um)
+        header = read_header(path)
+        refuse_unsupported_grid(path, header)
+        with (
+            record_load(voxel_size_um=voxel_size_um) as record,
+            Digest(path) as digest,  # hashed while orix reads
+        ):
+            xmap = read_crystal_map(path)
+            grid = find_grid(path, xmap)
+            compare_header(path, header, grid)
+            step_um, unit_source = grid_step_um(path, xmap.scan_unit, grid, voxel_size_um)
             units = {"scan_unit": xmap.scan_unit, "scan_unit_source": unit_source}
             record.parameters.update(units)
             dataset = _dataset(path, xmap, grid, step_um, header)
             dataset.attrs.update(units)
+            entity = file_entity(path, FORMATS[path.suffix.lower()], digest.hexdigest())
         tree = make_tree(
             title=path.name,
             group=GROUP,
             dataset=dataset,
-            entity=file_entity(path, FORMATS[path.suffix.lower()]),
+            entity=entity,
             reader=software("orix"),
             record=record,
             material=material,
         )
         return _record_conversion(tree)
-
-
-# -- reading ----------------------------------------------------------------------------------
-
-
-def _read_header(path: Path) -> list[str]:
-    """Header lines of an ``.ang`` (lines starting ``#``) or ``.ctf`` (lines before the columns).
-
-    Decoded as UTF-8, or Latin-1 where that fails (operator names carry accents).
-    """
-    is_ang = path.suffix.lower() == ".ang"
-    lines: list[str] = []
-    with open(path, "rb") as fh:
-        for raw in fh:
-            line = _decode(raw).rstrip("\r\n")
-            if (is_ang and not line.startswith("#")) or line.startswith("Phase\tX\tY"):
-                break
-            lines.append(line)
-            if len(lines) >= 1000:
-                break
-    return lines
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def _header_value(header: list[str], key: str) -> str | None:
-    """The value after ``key`` (``# KEY: value`` or ``KEY<tab>value``), or None."""
-    pattern = re.compile(rf"^#?\s*{re.escape(key)}(?:\s*:\s*|\s+)(.*?)\s*$")
-    for line in header:
-        if match := pattern.match(line):
-            return match.group(1)
-    return None
-
-
-def _refuse_unsupported_grid(path: Path, header: list[str]) -> None:
-    """Refuse Oxford ``JobMode Interactive`` point lists and EDAX hexagonal grids."""
-    mode = _header_value(header, "JobMode")
-    if mode is not None and mode != "Grid":
-        raise LoaderError(
-            f"{path}: JobMode {mode}: the points were placed individually, not on a grid; "
-            "refusing to build a voxel grid (no step can be derived)"
-        )
-    grid = _header_value(header, "GRID") or ""
-    if grid.startswith("HexGrid"):
-        raise LoaderError(
-            f"{path}: GRID HexGrid: hexagonal sampling is not a square voxel grid; "
-            "resample it to a square grid first (e.g. in OIM Analysis or MTEX)"
-        )
-
-
-def _read_crystal_map(path: Path) -> Any:
-    """orix's `CrystalMap`; phase names kept verbatim; reader warnings re-raised as ours."""
-    from orix import io
-
-    options = {"autogen_names": False} if path.suffix.lower() == ".ang" else {}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            xmap = io.load(path, **options)
-        except Exception as err:
-            raise LoaderError(f"{path}: orix cannot read it as an EBSD map: {err}") from err
-    for warning in caught:
-        warnings.warn(f"{path}: orix: {warning.message}", LoaderWarning, stacklevel=4)
-    return xmap
-
-
-def _grid(path: Path, xmap: Any) -> Grid:
-    """Place every point on a square grid from its x/y columns, or refuse the map.
-
-    The step along an axis is its extent over the number of distinct values less one; the
-    points must then fill that grid exactly: one point per node, each within `GRID_TOLERANCE`
-    steps of it.
-    """
-    n = xmap.size
-    y, x = (np.zeros(n) if c is None else np.asarray(c, np.float64) for c in (xmap.y, xmap.x))
-    uy, ux = np.unique(y), np.unique(x)
-    if n != uy.size * ux.size or min(uy.size, ux.size) < 2:
-        raise LoaderError(
-            f"{path}: {n} points on {uy.size} distinct y and {ux.size} distinct x values do not "
-            "fill a square grid: not a gridded map, a single row or column, or a truncated file"
-        )
-    dy, dx = ((u[-1] - u[0]) / (u.size - 1) for u in (uy, ux))
-    fy, fx = (y - uy[0]) / dy, (x - ux[0]) / dx
-    iy, ix = np.rint(fy).astype(np.int64), np.rint(fx).astype(np.int64)
-    off = max(np.abs(fy - iy).max(), np.abs(fx - ix).max())
-    if off > GRID_TOLERANCE or np.bincount(iy * ux.size + ix, minlength=n).max() > 1:
-        raise LoaderError(
-            f"{path}: points are not on a square grid of step {dy:g} x {dx:g} "
-            f"(largest distance from a grid node {off:.3g} steps, or repeated nodes)"
-        )
-    return Grid(iy, ix, (uy.size, ux.size), (float(dy), float(dx)), (float(uy[0]), float(ux[0])))
-
-
-def _compare_header(path: Path, header: list[str], grid: Grid) -> None:
-    """Warn when the header's grid (columns, rows, steps) disagrees with the data's."""
-    keys = ("NCOLS_ODD", "NROWS", "XSTEP", "YSTEP")
-    if path.suffix.lower() == ".ctf":
-        keys = ("XCells", "YCells", "XStep", "YStep")
-    stated = [_header_value(header, key) for key in keys]
-    found = (grid.shape[1], grid.shape[0], grid.step[1], grid.step[0])
-    differ = [
-        f"{key} {text} (data: {value:g})"
-        for key, text, value in zip(keys, stated, found, strict=True)
-        if text and not _close(_number_or_text(text), value)
-    ]
-    if differ:
-        warnings.warn(
-            f"{path}: the header disagrees with the x/y columns: {', '.join(differ)}; "
-            f"using the data's grid, {grid.shape[0]} rows x {grid.shape[1]} columns",
-            LoaderWarning,
-            stacklevel=3,
-        )
-
-
-def _close(stated: float | str, found: float) -> bool:
-    return isinstance(stated, float) and bool(np.isclose(stated, found, rtol=1e-4))
-
-
-def _step_um(
-    path: Path, unit: str, grid: Grid, voxel_size_um: float | Sequence[float] | None
-) -> tuple[tuple[float, float], str]:
-    """(dy, dx) in µm and where the unit comes from.
-
-    Neither format writes a unit: µm is the EDAX and Oxford convention, and orix assumes nm
-    for ASTAR ``.ang`` exports, which is recorded as assumed and warned about.
-    """
-    if unit not in UNIT_UM:
-        raise LoaderError(f"{path}: unknown scan unit {unit!r} (expected one of {list(UNIT_UM)})")
-    from_file = (grid.step[0] * UNIT_UM[unit], grid.step[1] * UNIT_UM[unit])
-    if voxel_size_um is None:
-        if unit == "um":
-            return from_file, "format convention (um)"
-        warnings.warn(
-            f"{path}: the file does not state its length unit; orix assumes {unit} for this "
-            f"vendor, giving a step of {from_file[0]:g} um (pass voxel_size_um to set it)",
-            LoaderWarning,
-            stacklevel=3,
-        )
-        return from_file, f"assumed by orix ({unit}), not stated in the file"
-    given = _voxel_zyx(path, voxel_size_um)[1:]
-    if not np.allclose(given, from_file, rtol=1e-6):
-        warnings.warn(
-            f"{path}: voxel_size_um {given[0]:g} x {given[1]:g} um replaces the file's step "
-            f"{from_file[0]:g} x {from_file[1]:g} um (scan unit {unit})",
-            LoaderWarning,
-            stacklevel=3,
-        )
-    return given, "voxel_size_um given by the user"
-
-
-def _voxel_zyx(path: Path, voxel_size_um: float | Sequence[float]) -> tuple[float, float, float]:
-    """``voxel_size_um`` as (z, y, x) in µm: one value for all three, or three values."""
-    sizes = [float(v) for v in np.atleast_1d(voxel_size_um)]
-    if len(sizes) not in (1, 3) or min(sizes) <= 0:
-        raise LoaderError(
-            f"{path}: voxel_size_um must be one or three positive values, got {sizes}"
-        )
-    return tuple(sizes * 3 if len(sizes) == 1 else sizes)  # type: ignore[return-value]
 
 
 # -- channels ---------------------------------------------------------------------------------
@@ -366,18 +201,11 @@ def _settings(header: list[str], suffix: str) -> dict[str, Any]:
     pairs after the "Euler angles refer to ..." statement (``Mag``, ``KV``, ``TiltAngle`` ...).
     """
     names = SETTINGS[suffix]
-    fields = {key: _header_value(header, key) for key in names}
+    fields = {key: header_value(header, key) for key in names}
     statement = next((line for line in header if line.startswith("Euler angles refer")), "")
     tokens = statement.split("\t")[1:]
     fields |= dict(zip(tokens[::2], tokens[1::2], strict=False))
-    return {names[k]: _number_or_text(v) for k, v in fields.items() if k in names and v}
-
-
-def _number_or_text(text: str) -> float | str:
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    return {names[k]: number_or_text(v) for k, v in fields.items() if k in names and v}
 
 
 def _on_grid(values: np.ndarray, grid: Grid) -> np.ndarray:
@@ -447,7 +275,7 @@ def _orientation_channel(
         "modality": "EBSD",
         "origin": "measured",
         "rotation": "crystal_to_sample",
-        "crystal_symmetry": {w: phase.point_group.laue.name for w, phase in phases.values()},
+        "crystal_symmetry": {w: _laue_name(phase.point_group) for w, phase in phases.values()},
         "phase_channel": "phase",
         "euler_angles": "Bunge (ZXZ) phi1 Phi phi2, "
         + ("degrees (.ctf)" if suffix == ".ctf" else "radians (.ang)")
@@ -460,6 +288,25 @@ def _orientation_channel(
         "a versus a*). Not indexed points hold NaN.",
     }
     return xr.Variable(("z", "y", "x", "quat"), _on_grid(quat, grid), attrs)
+
+
+_LAUE_NAMES: dict[tuple[str, bytes, bytes], str] = {}
+
+
+def _laue_name(point_group: Any) -> str:
+    """orix's ``point_group.laue.name``, computed once per group (it costs ~2 ms a phase).
+
+    The key is the group's name and its operations, so groups of one name in other settings
+    are computed on their own.
+    """
+    key = (
+        point_group.name,
+        np.asarray(point_group.data).tobytes(),
+        np.asarray(point_group.improper).tobytes(),
+    )
+    if key not in _LAUE_NAMES:
+        _LAUE_NAMES[key] = point_group.laue.name
+    return _LAUE_NAMES[key]
 
 
 def _quality_channels(xmap: Any, grid: Grid) -> dict[str, xr.Variable]:

@@ -42,6 +42,7 @@ import xarray as xr
 
 from ._base import LoaderError, LoaderWarning
 from ._provenance import (
+    Digest,
     file_entity,
     make_tree,
     original_metadata,
@@ -125,15 +126,19 @@ class EelsLoader:
             spectrum image without a length calibration and no ``voxel_size_um``.
         """
         reader = READERS[path.suffix.lower()]
-        with record_load(voxel_size_um=voxel_size_um) as record:
+        with (
+            record_load(voxel_size_um=voxel_size_um) as record,
+            Digest(path) as digest,  # hashed while RosettaSciIO reads
+        ):
             signals = _eels_signals(path, _read(path, reader))
             groups = [_dataset(path, signal, voxel_size_um) for signal in signals]
+            entity = file_entity(path, FORMATS[reader], digest.hexdigest())
         return make_tree(
             title=path.name,
             group=GROUP,
             dataset=groups[0],
             extra_groups={f"{GROUP}_{i}": ds for i, ds in enumerate(groups[1:], start=2)},
-            entity=file_entity(path, FORMATS[reader]),
+            entity=entity,
             reader=software("rosettasciio"),
             record=record,
             material=material,
@@ -308,12 +313,15 @@ def _attrs(signal: dict[str, Any]) -> dict[str, Any]:
     return {key: _plain(value) for key, value in attrs.items()}
 
 
+_NUMBERS = {int, float}
+
+
 def _as_arrays(tree: Any) -> Any:
     """DM tag arrays (lists of numbers) as numpy arrays, kept by `original_metadata` up to its
     array size limit; per-readout lists such as ``Saturation fraction`` grow with the scan."""
     if isinstance(tree, Mapping):
         return {key: _as_arrays(value) for key, value in tree.items()}
-    if isinstance(tree, list) and tree and all(type(v) in (int, float) for v in tree):
+    if isinstance(tree, list) and tree and set(map(type, tree)) <= _NUMBERS:
         return np.asarray(tree)
     return tree
 

@@ -31,6 +31,7 @@ import xarray as xr
 
 from ._base import LoaderError, LoaderWarning
 from ._provenance import (
+    Digest,
     file_entity,
     make_tree,
     original_metadata,
@@ -103,9 +104,9 @@ class SemLoader:
         """
         if voxel_size_um is not None:
             raise LoaderError(f"{path}: SEM files carry their pixel size; drop --voxel-size")
-        with record_load() as record:
+        with record_load() as record, Digest(path) as digest:  # hashed while tifffile parses
             vendor, pages = read_sem(path)
-            entity = file_entity(path, f"{vendor} SEM TIFF")
+            entity = file_entity(path, f"{vendor} SEM TIFF", digest.hexdigest())
         modality = "FIB-SEM" if len(pages) > 1 else "SEM"
         names = ["image"] if len(pages) == 1 else [f"page{i}" for i in range(len(pages))]
         groups = {name: _dataset(page, modality) for name, page in zip(names, pages, strict=True)}
@@ -309,8 +310,9 @@ def find_data_zone(image: np.ndarray, search: float = 0.25) -> int | None:
         return None
     start = int(image.shape[0] * (1 - search))
     bottom = image[start:]
-    dark = (bottom == 0).mean(axis=1) >= 0.95
-    light = (bottom >= 0.9 * np.iinfo(image.dtype).max).mean(axis=1) >= 0.5
+    width = image.shape[1]  # fractions of a row as numpy's mean computes them, without floats
+    dark = np.count_nonzero(bottom == 0, axis=1) / width >= 0.95
+    light = np.count_nonzero(bottom >= 0.9 * np.iinfo(image.dtype).max, axis=1) / width >= 0.5
     rows = np.flatnonzero(dark[:-1] & light[1:])
     return start + int(rows[0]) if rows.size else None
 
