@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points, version
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "progress_factory"]
 
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``fusion`` command; return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.progress = _progress_factory(quiet=args.quiet)
+    args.progress = progress_factory(quiet=args.quiet)
     try:
         return int(args.run(args))
     except KeyboardInterrupt:
@@ -64,7 +64,12 @@ def _one_line(err: BaseException) -> str:
     return text if len(text) <= 2000 else text[:1997] + "..."
 
 
-def _progress_factory(quiet: bool) -> Callable[[str], contextlib.AbstractContextManager]:
+def progress_factory(quiet: bool) -> Callable[[str], contextlib.AbstractContextManager]:
+    """Progress bars for verbs: ``with factory("pulling x") as update: update(done, total)``.
+
+    A tqdm bar on stderr when it is a terminal; ``update`` is None under ``--quiet`` or when
+    stderr is not a terminal, and library code then reports nothing.
+    """
     show = not quiet and sys.stderr.isatty()
 
     @contextlib.contextmanager
@@ -77,7 +82,7 @@ def _progress_factory(quiet: bool) -> Callable[[str], contextlib.AbstractContext
         with tqdm(desc=description, unit="B", unit_scale=True, leave=False) as bar:
 
             def update(done: int, total: int) -> None:
-                bar.total = total
+                bar.total = total or None  # 0: size not known yet
                 bar.n = done
                 bar.refresh()
 

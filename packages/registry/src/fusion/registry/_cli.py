@@ -9,11 +9,12 @@ missing). ``fusion-pull`` prints the verified path as its last line.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
+
+from fusion.cli import progress_factory
 
 from ._cache import Cache
 from ._check import check_registry
@@ -39,7 +40,7 @@ def pull_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_pull_arguments(parser)
     args = parser.parse_args(argv)
-    args.progress = _progress_factory(quiet=args.quiet)
+    args.progress = progress_factory(quiet=args.quiet)
     try:
         return run_pull(args)
     except KeyboardInterrupt:
@@ -81,7 +82,7 @@ def _add_pull_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_pull(args: argparse.Namespace) -> int:
-    with _progress(args)(f"pulling {args.ref}") as progress:
+    with args.progress(f"pulling {args.ref}") as progress:
         path = pull(
             args.ref,
             registry=args.registry,
@@ -222,7 +223,7 @@ def register_cache(subparsers: Subparsers) -> None:
 
 def run_verify(args: argparse.Namespace) -> int:
     cache = Cache(args.cache)
-    with _progress(args)("verifying the cache") as progress:
+    with args.progress("verifying the cache") as progress:
         results = cache.verify(progress=progress, delete=args.delete)
     bad = [r for r in results if r.status != "ok"]
     for r in bad:
@@ -298,35 +299,3 @@ def _size(n: int | None) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024  # type: ignore[assignment]
     raise AssertionError
-
-
-@contextlib.contextmanager
-def _no_progress(description: str) -> Iterator[None]:
-    yield None
-
-
-def _progress(args: argparse.Namespace) -> Callable:
-    return getattr(args, "progress", _no_progress)
-
-
-def _progress_factory(quiet: bool) -> Callable[[str], contextlib.AbstractContextManager]:
-    """A tqdm bar on stderr when it is a terminal (the ``fusion`` command does the same)."""
-    show = not quiet and sys.stderr.isatty()
-
-    @contextlib.contextmanager
-    def progress(description: str) -> Iterator[Callable[[int, int], None] | None]:
-        if not show:
-            yield None
-            return
-        from tqdm import tqdm
-
-        with tqdm(desc=description, unit="B", unit_scale=True, leave=False) as bar:
-
-            def update(done: int, total: int) -> None:
-                bar.total = total or None
-                bar.n = done
-                bar.refresh()
-
-            yield update
-
-    return progress
