@@ -22,14 +22,17 @@ How the runtime draws a latent for ``--seed S`` (the card states it):
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # models/: the shared _training
+from _training import export_record
 from model import Generator, SliceGANConfig
 from train import latest_checkpoint, read_checkpoint
 
@@ -96,10 +99,6 @@ def verify(generator: Generator, nz: int, path: Path) -> float:
     return worst
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the latest")
@@ -119,19 +118,15 @@ def main() -> None:
     probabilities = session.run(None, {"latent": latent})[0]
     tensors = args.out.with_name("test-tensors.npz")
     np.savez_compressed(tensors, latent=latent, probabilities=probabilities)
-    record = {
-        "checkpoint": source.name,
-        "iteration": meta.get("iteration"),
-        "torch": torch.__version__,
-        "onnx": onnx.__version__,
-        "opset": OPSET,
-        "ir_version": IR_VERSION,
-        "max_abs_difference_torch_vs_onnxruntime": worst,
-        "files": {
-            p.name: {"sha256": sha256(p), "size": p.stat().st_size} for p in (args.out, tensors)
-        },
-    }
-    args.out.with_name("export.json").write_text(json.dumps(record, indent=2) + "\n")
+    record = export_record(
+        args.out,
+        tensors,
+        source,
+        meta,
+        opset=OPSET,
+        ir_version=IR_VERSION,
+        max_abs_difference=worst,
+    )
     print(json.dumps(record, indent=2))
 
 

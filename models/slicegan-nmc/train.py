@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import json
-import logging
-import os
-import re
 import signal
 import sys
 import time
@@ -38,10 +36,19 @@ from pathlib import Path
 import numpy as np
 import tifffile
 import torch
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # models/: the shared _training
+import _training
+from _training import (
+    atomic_write,
+    list_checkpoints,
+    pack_optimizer,
+    prune_checkpoints,
+    setup_logging,
+    unpack_optimizer,
+)
 from model import Critic, Generator, SliceGANConfig, count_parameters, generate_labels, slices_along
 
 HERE = Path(__file__).resolve().parent
@@ -165,36 +172,6 @@ class CropSampler:
 # Checkpoints: safetensors (tensors) + JSON in its header (everything else), written atomically
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def pack_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict) -> list:
-    sd = opt.state_dict()
-    for idx, state in sd["state"].items():
-        for key, value in state.items():
-            tensors[f"{prefix}.{idx}.{key}"] = value.detach().clone().contiguous()
-    return sd["param_groups"]
-
-
-def unpack_optimizer(
-    prefix: str, opt: torch.optim.Optimizer, tensors: dict, param_groups: list
-) -> None:
-    state: dict = {}
-    for name, value in tensors.items():
-        if name.startswith(prefix + "."):
-            _, idx, key = name.split(".")
-            state.setdefault(int(idx), {})[key] = value
-    for group in param_groups:
-        group["betas"] = tuple(group["betas"])
-    opt.load_state_dict({"state": state, "param_groups": param_groups})
-
-
 def save_checkpoint(
     out: Path,
     cfg: TrainConfig,
@@ -225,45 +202,12 @@ def save_checkpoint(
     atomic_write(path, st_save(tensors, metadata={"meta": json.dumps(meta)}))
     summary = {k: meta[k] for k in ("format", "model_config", *progress)} | {"file": path.name}
     atomic_write(out / "latest.json", (json.dumps(summary, indent=2) + "\n").encode())
-    prune_checkpoints(out, cfg)
+    prune_checkpoints(out, cfg.keep_last, cfg.keep_every)
     return path
 
 
-def list_checkpoints(out: Path) -> list[tuple[int, Path]]:
-    found = []
-    for p in out.glob("ckpt_*.safetensors"):
-        m = re.fullmatch(r"ckpt_(\d+)\.safetensors", p.name)
-        if m:
-            found.append((int(m.group(1)), p))
-    return sorted(found)
-
-
-def prune_checkpoints(out: Path, cfg: TrainConfig) -> None:
-    found = list_checkpoints(out)
-    for it, path in found[: -cfg.keep_last]:
-        if cfg.keep_every <= 0 or it % cfg.keep_every != 0:
-            path.unlink()
-
-
-def read_checkpoint(path: Path) -> tuple[dict, dict]:
-    raw = path.read_bytes()
-    # the header is 8 bytes of little-endian length, then JSON with "__metadata__"
-    header = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])
-    meta = json.loads(header["__metadata__"]["meta"])
-    if meta.get("format") != FORMAT:
-        raise ValueError(
-            f"{path}: unknown checkpoint format {meta.get('format')!r}, expected {FORMAT!r}"
-        )
-    return st_load(raw), meta
-
-
-def latest_checkpoint(out: Path) -> tuple[Path, dict, dict] | None:
-    for _, path in reversed(list_checkpoints(out)):
-        try:
-            return (path, *read_checkpoint(path))
-        except Exception as err:  # a damaged file: fall back to the one before
-            print(f"skipping unreadable checkpoint {path}: {err}", file=sys.stderr)
-    return None
+read_checkpoint = functools.partial(_training.read_checkpoint, fmt=FORMAT)
+latest_checkpoint = functools.partial(_training.latest_checkpoint, fmt=FORMAT)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -285,18 +229,6 @@ def fmt(values) -> str:
 def random_slices(volumes: torch.Tensor, axis: int, n: int) -> torch.Tensor:
     index = torch.randperm(volumes.shape[axis + 2])[:n]
     return slices_along(volumes, axis, index)  # (B * n, P, 64, 64)
-
-
-def setup_logging(path: Path):
-    """Log lines with a time stamp to `path` (appended) and to stdout; return the info function."""
-    logger = logging.getLogger("slicegan-nmc")
-    logger.setLevel(logging.INFO)
-    logger.handlers.clear()
-    formatter = logging.Formatter("%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
-    for handler in (logging.FileHandler(path), logging.StreamHandler(sys.stdout)):
-        handler.setFormatter(formatter)
-        logger.addHandler(handler)
-    return logger.info
 
 
 # --------------------------------------------------------------------------------------------------
@@ -342,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     optD = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     progress = {"iteration": 0, "critic_iterations": 0, "elapsed_s": 0.0, "last_eval": None}
 
-    log = setup_logging(out / "train.log")
+    log = setup_logging(out / "train.log", "slicegan-nmc")
 
     if found is not None:
         path, tensors, meta = found

@@ -19,7 +19,6 @@ Writes, next to `--out`:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -30,6 +29,8 @@ import onnxruntime as ort
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # models/: the shared _training
+from _training import export_record
 from model import UNet, UNetConfig
 from render import SEM, SEM_HELDOUT_COLS, Region, region_labels, render_sem
 from train import TrainConfig, latest_checkpoint, read_checkpoint
@@ -58,10 +59,6 @@ def test_image() -> np.ndarray:
     """(1, 1, 128, 160) float32: default rendering (seed 0) of the held-out SEM columns, top-left."""
     labels = region_labels(TrainConfig().micrographs, Region(SEM, cols=SEM_HELDOUT_COLS))
     return render_sem(labels, seed=0)[None, None, :128, :160].copy()
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def main() -> None:
@@ -106,19 +103,15 @@ def main() -> None:
     logits = session.run(None, {"image": image})[0]
     tensors = args.out.with_name("test-tensors.npz")
     np.savez_compressed(tensors, image=image, logits=logits)
-    record = {
-        "checkpoint": source.name,
-        "iteration": meta.get("iteration"),
-        "torch": torch.__version__,
-        "onnx": onnx.__version__,
-        "opset": OPSET,
-        "ir_version": IR_VERSION,
-        "max_abs_difference_torch_vs_onnxruntime": worst,
-        "files": {
-            p.name: {"sha256": sha256(p), "size": p.stat().st_size} for p in (args.out, tensors)
-        },
-    }
-    args.out.with_name("export.json").write_text(json.dumps(record, indent=2) + "\n")
+    record = export_record(
+        args.out,
+        tensors,
+        source,
+        meta,
+        opset=OPSET,
+        ir_version=IR_VERSION,
+        max_abs_difference=worst,
+    )
     print(json.dumps(record, indent=2))
 
 

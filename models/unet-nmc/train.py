@@ -23,10 +23,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import json
-import logging
-import os
-import re
 import signal
 import sys
 import time
@@ -36,10 +34,19 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # models/: the shared _training
+import _training
+from _training import (
+    atomic_write,
+    list_checkpoints,
+    pack_optimizer,
+    prune_checkpoints,
+    setup_logging,
+    unpack_optimizer,
+)
 from evaluate import boundary_band
 from model import UNet, UNetConfig, count_parameters
 from render import CropSampler
@@ -124,55 +131,20 @@ def weighted_ce(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor
 # Checkpoints: safetensors + JSON header, written atomically
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def list_checkpoints(out: Path) -> list[tuple[int, Path]]:
-    found = []
-    for p in out.glob("ckpt_*.safetensors"):
-        m = re.fullmatch(r"ckpt_(\d+)\.safetensors", p.name)
-        if m:
-            found.append((int(m.group(1)), p))
-    return sorted(found)
-
-
-def read_checkpoint(path: Path) -> tuple[dict, dict]:
-    raw = Path(path).read_bytes()
-    header = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])
-    meta = json.loads(header["__metadata__"]["meta"])
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: checkpoint format {meta.get('format')!r}, expected {FORMAT!r}")
-    return st_load(raw), meta
-
-
-def latest_checkpoint(out: Path) -> tuple[Path, dict, dict] | None:
-    for _, path in reversed(list_checkpoints(out)):
-        try:
-            return (path, *read_checkpoint(path))
-        except Exception as err:  # a damaged file: fall back to the one before
-            print(f"skipping unreadable checkpoint {path}: {err}", file=sys.stderr)
-    return None
+read_checkpoint = functools.partial(_training.read_checkpoint, fmt=FORMAT)
+latest_checkpoint = functools.partial(_training.latest_checkpoint, fmt=FORMAT)
 
 
 def save_checkpoint(out, cfg, mcfg, model, opt, rng, progress) -> Path:
     tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
-    sd = opt.state_dict()
-    for idx, state in sd["state"].items():
-        for key, value in state.items():
-            tensors[f"opt.{idx}.{key}"] = torch.as_tensor(value).detach().clone().contiguous()
+    opt_groups = pack_optimizer("opt", opt, tensors)
     tensors["rng.torch"] = torch.get_rng_state()
     meta = {
         "format": FORMAT,
         "torch": torch.__version__,
         "model_config": mcfg.to_dict(),
         "train_config": dataclasses.asdict(cfg),
-        "opt_param_groups": sd["param_groups"],
+        "opt_param_groups": opt_groups,
         "numpy_rng": rng.bit_generator.state,
         **progress,
     }
@@ -180,8 +152,7 @@ def save_checkpoint(out, cfg, mcfg, model, opt, rng, progress) -> Path:
     atomic_write(path, st_save(tensors, metadata={"meta": json.dumps(meta)}))
     summary = {k: meta[k] for k in ("format", "model_config", *progress)} | {"file": path.name}
     atomic_write(out / "latest.json", (json.dumps(summary, indent=2) + "\n").encode())
-    for _, old in list_checkpoints(out)[: -cfg.keep_last]:
-        old.unlink()
+    prune_checkpoints(out, cfg.keep_last)
     return path
 
 
@@ -189,26 +160,7 @@ def load_state(model, opt, tensors: dict, meta: dict) -> None:
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     if opt is None:
         return
-    state: dict = {}
-    for name, value in tensors.items():
-        if name.startswith("opt."):
-            _, idx, key = name.split(".")
-            state.setdefault(int(idx), {})[key] = value
-    groups = meta["opt_param_groups"]
-    for g in groups:
-        g["betas"] = tuple(g["betas"])
-    opt.load_state_dict({"state": state, "param_groups": groups})
-
-
-def setup_logging(path: Path):
-    logger = logging.getLogger("unet-nmc")
-    logger.setLevel(logging.INFO)
-    logger.handlers.clear()
-    formatter = logging.Formatter("%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
-    for handler in (logging.FileHandler(path), logging.StreamHandler(sys.stdout)):
-        handler.setFormatter(formatter)
-        logger.addHandler(handler)
-    return logger.info
+    unpack_optimizer("opt", opt, tensors, meta["opt_param_groups"])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -246,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     model = UNet(mcfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     progress = {"iteration": 0, "elapsed_s": 0.0, "loss_ema": None}
-    log = setup_logging(out / "train.log")
+    log = setup_logging(out / "train.log", "unet-nmc")
     if found is not None:
         path, tensors, meta = found
         load_state(model, opt, tensors, meta)
