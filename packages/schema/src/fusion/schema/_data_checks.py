@@ -83,7 +83,6 @@ class _Checker:
     def __init__(self, info: ChannelInfo):
         self.info = info
         self.path = info.array.path
-        self.voxels = int(np.prod(info.array.shape[:3], dtype=np.int64))
 
     def update(self, block: np.ndarray, sel: tuple[slice, ...]) -> None:
         raise NotImplementedError
@@ -169,7 +168,6 @@ class _QuaternionChecker(_Checker):
         super().__init__(info)
         self.partial_nan = _Tally()
         self.bad_norm = _Tally()
-        self.missing = 0
 
     def update(self, block: np.ndarray, sel: tuple[slice, ...]) -> None:
         wide = block.astype(np.float64, copy=False)
@@ -181,7 +179,6 @@ class _QuaternionChecker(_Checker):
             return
         nan_count = np.isnan(block).sum(axis=-1)
         whole_nan = nan_count == 4
-        self.missing += int(np.count_nonzero(whole_nan))
         self.partial_nan.add((nan_count > 0) & ~whole_nan, norm2, sel)
         self.bad_norm.add(~ok & (nan_count == 0), np.sqrt(norm2), sel)
 
