@@ -156,6 +156,7 @@ def export_record(
         "opset": opset,
         "ir_version": ir_version,
         "max_abs_difference_torch_vs_onnxruntime": max_abs_difference,
+        "train_config": meta.get("train_config"),
         "files": {
             p.name: {"sha256": sha256(p), "size": p.stat().st_size}
             for p in (onnx_path, tensors_path)

@@ -63,6 +63,9 @@ FORMAT = "slicegan-nmc-checkpoint/1"
 class TrainConfig:
     # data: one-hot of a float32 label image with values {0, 1, 2} = pore, NMC, carbon-binder
     image: str = "/work/shared/data/micrographs/nmc_sem_2d_3phase_628x758.tif"
+    # keep every n-th pixel of the image along both axes (SliceGAN's scale factor): the NMC particles
+    # (mean chord ~80 px) then fit inside the critic's 64-px window; one voxel = n image pixels
+    image_stride: int = 2
     # model (see model.SliceGANConfig); widths end with the phase count / with 1
     nz: int = 16
     gen_widths: tuple[int, ...] = (256, 128, 64, 32, 3)
@@ -144,10 +147,13 @@ def model_config(cfg: TrainConfig) -> SliceGANConfig:
 
 
 class CropSampler:
-    def __init__(self, path: str, n_phases: int, size: int, rng: np.random.Generator):
+    def __init__(
+        self, path: str, n_phases: int, size: int, rng: np.random.Generator, stride: int = 1
+    ):
         labels = np.squeeze(tifffile.imread(path))  # (H, W) float32 in {0, 1, 2}
         if labels.ndim != 2:
             raise ValueError(f"{path}: expected one 2D image, got shape {labels.shape}")
+        labels = labels[::stride, ::stride]  # (H / stride, W / stride)
         values = np.unique(labels)
         if not np.array_equal(values, np.arange(n_phases)):
             raise ValueError(f"{path}: expected labels 0..{n_phases - 1}, got {values}")
@@ -267,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     mcfg = model_config(cfg)
-    data = CropSampler(cfg.image, mcfg.n_phases, mcfg.slice_size, rng)
+    data = CropSampler(cfg.image, mcfg.n_phases, mcfg.slice_size, rng, cfg.image_stride)
 
     G, D = Generator(mcfg), Critic(mcfg)
     optG = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))

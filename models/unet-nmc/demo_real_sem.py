@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from baselines import otsu_segment  # noqa: E402
 from evaluate import make_predictor  # noqa: E402
+from render import scale_range  # noqa: E402
 
 SEM_DIR = HERE.parents[2] / "shared" / "data" / "instruments" / "sem"
 COLOURS = np.array([[0, 0, 0], [235, 235, 235], [230, 140, 30]], np.uint8)  # pore, NMC, CBD
@@ -44,8 +45,7 @@ def load_real(name: str) -> np.ndarray:
 def normalise(image: np.ndarray, binning: int) -> np.ndarray:
     h, w = (s - s % binning for s in image.shape)
     image = image[:h, :w].reshape(h // binning, binning, w // binning, binning).mean(axis=(1, 3))
-    lo, hi = np.percentile(image, [0.5, 99.5])
-    return np.clip((image - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32)
+    return scale_range(image)
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ from scipy import ndimage
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from render import PHASES, heldout_renderings  # noqa: E402
+from render import PHASES, heldout_renderings, scale_range  # noqa: E402
 
 N = len(PHASES)
 DEFAULT_MICROGRAPHS = HERE.parents[2] / "shared" / "data" / "micrographs"
@@ -175,7 +175,7 @@ def make_predictor(kind: str, micrographs: Path, checkpoint: str | None, onnx_pa
         model = UNet(UNetConfig(**meta["model_config"]))
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         print(f"unet: iteration {meta['iteration']}", file=sys.stderr)
-        return lambda image: segment(model, image).numpy()
+        return lambda image: segment(model, scale_range(image)).numpy()
     if kind == "onnx":
         import onnxruntime as ort
 
@@ -188,7 +188,7 @@ def make_predictor(kind: str, micrographs: Path, checkpoint: str | None, onnx_pa
         def predict(image: np.ndarray) -> np.ndarray:
             h, w = image.shape
             ph, pw = (-h) % 16, (-w) % 16
-            x = np.pad(image, ((0, ph), (0, pw)), mode="reflect")[None, None].astype(np.float32)
+            x = np.pad(scale_range(image), ((0, ph), (0, pw)), mode="reflect")[None, None]
             (logits,) = session.run(None, {"image": x})
             return logits[0, :, :h, :w].argmax(0)
 

@@ -330,6 +330,25 @@ def heldout_renderings(
     return out
 
 
+# The model card's preprocessing: per-image percentile scaling. Training applies it to every crop and
+# `fusion segment` to every whole input image (fusion.models applies the card, and a test checks the
+# two agree), so a 16-bit SEM and a rendering in [0, 1] reach the network on the same scale.
+SCALE_RANGE_PERCENTILES = (0.5, 99.5)
+
+
+def scale_range(
+    image: np.ndarray, percentiles: tuple[float, float] = SCALE_RANGE_PERCENTILES
+) -> np.ndarray:
+    """Map the image's low/high percentiles to 0 and 1 and clip to [0, 1] (float32).
+
+    >>> scale_range(np.arange(201, dtype=np.float32))[[0, 100, 200]].round(3)
+    array([0. , 0.5, 1. ], dtype=float32)
+    """
+    lo, hi = np.percentile(image, percentiles)
+    scaled = (np.asarray(image, np.float32) - np.float32(lo)) / np.float32(max(hi - lo, 1e-6))
+    return np.clip(scaled, 0.0, 1.0)
+
+
 class CropSampler:
     """Random (image, labels) crops rendered on the fly from the training regions.
 

@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import math
 import signal
 import sys
 import time
@@ -49,7 +50,7 @@ from _training import (
 )
 from evaluate import boundary_band
 from model import UNet, UNetConfig, count_parameters
-from render import CropSampler
+from render import CropSampler, scale_range
 
 HERE = Path(__file__).resolve().parent
 FORMAT = "unet-nmc-checkpoint/1"
@@ -68,7 +69,9 @@ class TrainConfig:
     base: int = 16
     depth: int = 4
     # optimisation
-    lr: float = 1e-3
+    lr: float = 1e-3  # peak learning rate, decayed on a cosine to lr_min over lr_decay_iters
+    lr_min: float = 1e-5
+    lr_decay_iters: int = 8000  # iterations of the cosine decay; lr_min after that
     weight_decay: float = 0.0
     boundary_weight: float = 2.0  # extra weight of pixels within boundary_px of a label change
     boundary_px: int = 2
@@ -81,6 +84,12 @@ class TrainConfig:
     ckpt_minutes: float = 5.0
     keep_last: int = 3
     log_every: int = 10
+
+
+def learning_rate(cfg: TrainConfig, iteration: int) -> float:
+    """Cosine decay from `lr` to `lr_min` over `lr_decay_iters`, then flat at `lr_min`."""
+    t = min(iteration / max(cfg.lr_decay_iters, 1), 1.0)
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
 
 
 RUN_CONTROL = {
@@ -229,8 +238,11 @@ def main(argv: list[str] | None = None) -> None:
     model.train()
     while progress["iteration"] < cfg.max_iters and stop["signal"] is None:
         images, labels = data.sample(cfg.batch)  # (B, 1, S, S) float32, (B, S, S) int64
+        images = np.stack([scale_range(image) for image in images])  # the card's preprocessing
         weight = 1.0 + cfg.boundary_weight * boundary_band(labels, cfg.boundary_px)
         x, y = torch.from_numpy(images), torch.from_numpy(labels)
+        for group in opt.param_groups:  # a pure function of the iteration: resumes exactly
+            group["lr"] = learning_rate(cfg, progress["iteration"])
         logits = model(x)  # (B, 3, S, S)
         loss = weighted_ce(logits, y, torch.from_numpy(weight.astype(np.float32)))
         opt.zero_grad(set_to_none=True)
@@ -247,7 +259,8 @@ def main(argv: list[str] | None = None) -> None:
             wall = elapsed0 + time.time() - session_start
             log(
                 f"iter {it} wall {wall:.0f}s loss {sums['loss'] / sums['n']:.4f} "
-                f"pixel_acc {sums['acc'] / sums['n']:.4f} ema {progress['loss_ema']:.4f}"
+                f"pixel_acc {sums['acc'] / sums['n']:.4f} ema {progress['loss_ema']:.4f} "
+                f"lr {learning_rate(cfg, it):.2e}"
             )
             sums = dict.fromkeys(sums, 0.0)
         if time.time() - last_ckpt > 60 * cfg.ckpt_minutes:
