@@ -65,7 +65,8 @@ def _one_line(err: BaseException) -> str:
 
 
 def progress_factory(quiet: bool) -> Callable[[str], contextlib.AbstractContextManager]:
-    """Progress bars for verbs: ``with factory("pulling x") as update: update(done, total)``.
+    """Progress bars for verbs: ``with factory("pulling x") as update: update(done, total)``
+    (``factory("segmenting", unit="tile")`` counts tiles instead of bytes).
 
     A tqdm bar on stderr when it is a terminal; ``update`` is None under ``--quiet`` or when
     stderr is not a terminal, and library code then reports nothing.
@@ -73,13 +74,13 @@ def progress_factory(quiet: bool) -> Callable[[str], contextlib.AbstractContextM
     show = not quiet and sys.stderr.isatty()
 
     @contextlib.contextmanager
-    def progress(description: str) -> Iterator[Callable[[int, int], None] | None]:
+    def progress(description: str, unit: str = "B") -> Iterator[Callable[[int, int], None] | None]:
         if not show:
             yield None
             return
         from tqdm import tqdm
 
-        with tqdm(desc=description, unit="B", unit_scale=True, leave=False) as bar:
+        with tqdm(desc=description, unit=unit, unit_scale=unit == "B", leave=False) as bar:
 
             def update(done: int, total: int) -> None:
                 bar.total = total or None  # 0: size not known yet

@@ -6,7 +6,7 @@ import argparse
 
 from ._device import DEVICES
 
-__all__ = ["register_generate"]
+__all__ = ["register_generate", "register_segment"]
 
 
 def register_generate(subparsers: argparse._SubParsersAction) -> None:
@@ -45,4 +45,50 @@ def run_generate(args: argparse.Namespace) -> int:
             f"{k} {v:.3f}" for k, v in group.fusion.phase_fractions().items()
         )
     print(f"wrote {where}: {tuple(args.shape)} on {run['device']}, seed {args.seed};{fractions}")
+    return 0
+
+
+def register_segment(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "segment",
+        help="label a dataset's grayscale channel with a registered segmentation model",
+        description="Segment the grayscale channel of a fused dataset (e.g. from `fusion load "
+        "sem`) with a registered model (e.g. model:unet-nmc), tile by tile with overlap and "
+        "blending, and write the input with a new label channel beside it, atomically.",
+    )
+    parser.add_argument("model", help="model:NAME[@VERSION]")
+    parser.add_argument("input", help="fused dataset: folder, .zip file or fsspec URL")
+    parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
+    parser.add_argument("--channel", help="/group/name of the channel (default: the only one)")
+    parser.add_argument("--name", help="name of the new channel (default: the card's, phase)")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
+    parser.add_argument("--tile", type=int, default=512, help="tile side in pixels")
+    parser.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels")
+    parser.add_argument("--registry", help="registry file or URL (default: FUSION_REGISTRY)")
+    parser.add_argument("--offline", action="store_true", default=None)
+    parser.add_argument("--overwrite", action="store_true")
+    parser.set_defaults(run=run_segment)
+
+
+def run_segment(args: argparse.Namespace) -> int:
+    from fusion.schema import write
+
+    from ._segment import open_tree, segment
+
+    with args.progress("segmenting", unit="tile") as update:
+        tree = segment(
+            args.input, args.model, channel=args.channel, name=args.name, device=args.device,
+            tile=args.tile, overlap=args.overlap, registry=args.registry, offline=args.offline,
+            progress=update,
+        )  # fmt: skip
+        where = write(tree, args.output, overwrite=args.overwrite)
+    activities = tree.attrs["fusion"]["provenance"]["activities"]
+    run = next(a for a in reversed(activities.values()) if a["type"] == "segment")
+    (made,) = run["generated"]
+    group, name = made.rsplit("/", 1)
+    written = open_tree(where, None)  # the labels as stored, not a second inference
+    fractions = written[group].to_dataset(inherit=False).fusion.phase_fractions(name)
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in fractions.items())
+    print(f"wrote {where}: {made} from {run['parameters']['input_channel']} "
+          f"on {run['parameters']['device']}; phases {shown}")  # fmt: skip
     return 0

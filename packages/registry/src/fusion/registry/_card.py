@@ -29,6 +29,8 @@ __all__ = [
     "ModelCard",
     "OutputChannel",
     "ParameterizedSize",
+    "Preprocessing",
+    "PreprocessingStep",
     "SizeReference",
     "TensorDescr",
     "TestTensors",
@@ -174,6 +176,61 @@ class OutputChannel(RegistryModel):
     generators; null means the input's voxel size scaled by the shape rule."""
 
 
+class ScaleRange(RegistryModel):
+    """Map each image's ``min_percentile`` and ``max_percentile`` (over all its pixels, the whole
+    image, never a tile) to 0 and 1: ``(x − p_lo) / (p_hi − p_lo)``, numpy's linear percentiles."""
+
+    op: Literal["scale_range"]
+    min_percentile: float = Field(default=0.0, ge=0, lt=100)
+    max_percentile: float = Field(default=100.0, gt=0, le=100)
+
+    @_model_validator(mode="after")
+    def _ordered(self) -> ScaleRange:
+        if self.min_percentile >= self.max_percentile:
+            raise _card_error(
+                "expected min_percentile < max_percentile, but got {v}",
+                [self.min_percentile, self.max_percentile],
+            )
+        return self
+
+
+class ScaleLinear(RegistryModel):
+    """A fixed affine map ``x · gain + offset`` (e.g. 8-bit grey values to [0, 1])."""
+
+    op: Literal["scale_linear"]
+    gain: float = 1.0
+    offset: float = 0.0
+
+
+class Clip(RegistryModel):
+    """Clip values to ``[min, max]``."""
+
+    op: Literal["clip"]
+    min: float
+    max: float
+
+    @_model_validator(mode="after")
+    def _ordered(self) -> Clip:
+        if self.min >= self.max:
+            raise _card_error("expected min < max, but got {v}", [self.min, self.max])
+        return self
+
+
+PreprocessingStep = Annotated[ScaleRange | ScaleLinear | Clip, Field(discriminator="op")]
+
+
+class Preprocessing(RegistryModel):
+    """How a user's data becomes one input tensor: steps applied in order, in float32.
+
+    The model was trained on data prepared the same way, so the runtime applies exactly these
+    steps (``fusion segment`` does, per whole image, before tiling).
+    """
+
+    tensor: TensorName
+    """The input the steps prepare."""
+    steps: list[PreprocessingStep] = Field(min_length=1)
+
+
 class TrainingData(RegistryModel):
     """A dataset the model was trained on."""
 
@@ -239,6 +296,8 @@ class ModelCard(RegistryModel):
     """Generators (``generate-*``): how the seed becomes the noise input."""
     channels: list[OutputChannel] = Field(min_length=1)
     """The channels the outputs become in a fused dataset."""
+    preprocessing: list[Preprocessing] = Field(default_factory=list)
+    """Data inputs (not a latent): how an image is normalised before it enters the model."""
     training_data: list[TrainingData] = Field(min_length=1)
     metrics: list[Metric] = Field(default_factory=list)
     license: Spdx
@@ -270,6 +329,13 @@ class ModelCard(RegistryModel):
                         "size of {v} refers to an axis that is not an input's axis",
                         f"{tensor.name}.{axis.name} -> {ref.tensor}.{ref.axis}",
                     )
+        latent = self.latent.tensor if self.latent is not None else None
+        prepared = [p.tensor for p in self.preprocessing]
+        for tensor in prepared:
+            if tensor not in inputs or tensor == latent:
+                raise _card_error("preprocessing names {v}, which is not a data input", tensor)
+        if len(set(prepared)) != len(prepared):
+            raise _card_error("preprocessing names an input twice: {v}", prepared)
         outputs = {t.name: t for t in self.outputs}
         for channel in self.channels:
             if channel.tensor not in outputs:

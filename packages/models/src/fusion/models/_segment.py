@@ -1,0 +1,367 @@
+"""`segment`: label every pixel of a dataset's grayscale channel with a registered 2D model.
+
+Sliding-window inference with overlap and blending. The image is normalised once, as the card
+says, over the whole input; then square tiles (sides a multiple of the model's size step, origins
+on that step, so the network's pooling grid matches one pass over the whole image) run one at a
+time. Where two tiles overlap, each tile's class probabilities are weighted by a ramp that is 0
+over the ``overlap // 4`` pixels next to its cut edge (the pixels that saw zero padding instead
+of image) and rises on a raised cosine to 1; the ramps of two neighbours sum to one, so the blend
+has no seam. Rows of tiles stream through a band buffer: memory is bounded by the tile row, not
+by the image, and a stack of slices is labelled slice by slice, lazily, as it is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator, Mapping
+from importlib.metadata import version
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from fusion.schema import FusionError
+
+from ._device import Device, open_session
+from ._preprocess import Normaliser, normaliser
+
+__all__ = [
+    "SegmentInputError",
+    "blend_weights",
+    "find_grey_channel",
+    "open_tree",
+    "segment",
+    "segment_image",
+    "tile_origins",
+]
+
+Progress = Callable[[int, int], None] | None
+
+
+class SegmentInputError(FusionError, ValueError):
+    """The input has no channel the model can segment, or the choice is ambiguous."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Tiling arithmetic (pure functions)
+
+
+def tile_origins(length: int, tile: int, overlap: int) -> list[int]:
+    """Start positions of tiles of ``tile`` pixels covering ``[0, length)``, overlapping by at
+    least ``overlap``; the last tile ends at ``length``. ``length`` ≤ ``tile`` gives one tile.
+
+    >>> tile_origins(1000, 256, 64)
+    [0, 192, 384, 576, 744]
+    >>> tile_origins(200, 256, 64)
+    [0]
+    """
+    if length <= tile:
+        return [0]
+    stride = tile - overlap
+    if stride <= 0:
+        raise ValueError(f"overlap {overlap} must be smaller than the tile {tile}")
+    origins = list(range(0, length - tile, stride))
+    return [*origins, length - tile]
+
+
+def blend_weights(size: int, overlap: int, before: bool, after: bool) -> np.ndarray:
+    """1-D weights of one tile: 1 inside; a ramp over the first (last) ``overlap`` pixels where
+    another tile lies before (after) it, 0 over its outer ``overlap // 4``.
+
+    Two neighbours that overlap by exactly ``overlap`` have ramps summing to one.
+
+    >>> w = blend_weights(16, 8, before=True, after=False)
+    >>> w[:2].tolist(), bool(np.all(w[8:] == 1))
+    ([0.0, 0.0], True)
+    >>> a, b = blend_weights(16, 8, False, True), blend_weights(16, 8, True, False)
+    >>> bool(np.allclose(a[8:] + b[:8], 1))
+    True
+    """
+    weights = np.ones(size, np.float32)
+    if overlap <= 0:
+        return weights
+    margin = overlap // 4
+    t = np.clip((np.arange(overlap) + 0.5 - margin) / max(overlap - 2 * margin, 1), 0, 1)
+    ramp = (0.5 - 0.5 * np.cos(np.pi * t)).astype(np.float32)
+    if before:
+        weights[:overlap] = np.minimum(weights[:overlap], ramp)
+    if after:
+        weights[size - overlap :] = np.minimum(weights[size - overlap :], ramp[::-1])
+    return weights
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=0, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=0, keepdims=True)
+    return shifted
+
+
+# --------------------------------------------------------------------------------------------------
+# One image
+
+
+def segment_image(
+    image: np.ndarray,
+    run: Callable[[np.ndarray], np.ndarray],
+    *,
+    tile: int = 512,
+    overlap: int = 64,
+    step: int = 16,
+    progress: Progress = None,
+) -> np.ndarray:
+    """Labels (H, W) uint8 of one normalised image (H, W) float32.
+
+    ``run`` maps a (1, 1, h, w) float32 tile, h and w multiples of ``step``, to (1, C, h, w)
+    logits. The image is reflect-padded at the bottom and right to a multiple of ``step``.
+    """
+    if tile % step or overlap % step:
+        raise ValueError(f"tile {tile} and overlap {overlap} must be multiples of {step}")
+    height, width = image.shape
+    padded = np.pad(image, ((0, -height % step), (0, -width % step)), mode="reflect")
+    rows_total, cols_total = padded.shape
+    ys = tile_origins(rows_total, tile, overlap)
+    xs = tile_origins(cols_total, tile, overlap)
+    th, tw = min(tile, rows_total), min(tile, cols_total)
+    labels = np.empty((height, width), np.uint8)
+    carry: tuple[np.ndarray, np.ndarray] | None = None  # (num, den) of rows not yet finished
+    done = 0
+    for i, y in enumerate(ys):
+        num: np.ndarray | None = None
+        den = np.zeros((th, cols_total), np.float32)
+        wy = blend_weights(th, overlap, before=i > 0, after=i < len(ys) - 1)
+        for j, x in enumerate(xs):
+            window = padded[y : y + th, x : x + tw][np.newaxis, np.newaxis]
+            probs = _softmax(np.asarray(run(np.ascontiguousarray(window)), np.float32)[0])
+            if num is None:
+                num = np.zeros((probs.shape[0], th, cols_total), np.float32)
+            wx = blend_weights(tw, overlap, before=j > 0, after=j < len(xs) - 1)
+            weight = wy[:, np.newaxis] * wx[np.newaxis, :]
+            num[:, :, x : x + tw] += probs * weight
+            den[:, x : x + tw] += weight
+            done += 1
+            if progress is not None:
+                progress(done, len(ys) * len(xs))
+        assert num is not None
+        if carry is not None:  # rows [y, previous end) already hold the tile row above
+            rows = carry[1].shape[0]
+            num[:, :rows] += carry[0]
+            den[:rows] += carry[1]
+        end = ys[i + 1] if i + 1 < len(ys) else y + th  # rows finished by this tile row
+        finished = slice(0, end - y)
+        rows_out = slice(y, min(end, height))
+        if rows_out.start < rows_out.stop:
+            labels[rows_out] = num[:, finished].argmax(axis=0)[: rows_out.stop - y, :width]
+        carry = (num[:, end - y :].copy(), den[end - y :].copy())
+    return labels
+
+
+# --------------------------------------------------------------------------------------------------
+# A dataset
+
+
+def find_grey_channel(tree: xr.DataTree, channel: str | None = None) -> tuple[str, str]:
+    """(group path, variable name) of the channel to segment.
+
+    ``channel`` is ``/group/name`` or a bare ``name``; by default the one non-label (z, y, x)
+    channel of the dataset.
+    """
+    candidates = []
+    for node in tree.subtree:
+        for name, var in node.to_dataset(inherit=False).data_vars.items():
+            if var.dims == ("z", "y", "x") and "flag_values" not in var.attrs:
+                candidates.append((node.path, str(name)))
+    paths = [f"{group.rstrip('/')}/{name}" for group, name in candidates]
+    if channel is not None:
+        wanted = [c for c, p in zip(candidates, paths, strict=True) if channel in (c[1], p)]
+        if len(wanted) == 1:
+            return wanted[0]
+        raise SegmentInputError(
+            f"no single grayscale (z, y, x) channel {channel!r}; candidates: {paths or 'none'}"
+        )
+    if len(candidates) != 1:
+        raise SegmentInputError(
+            f"expected one grayscale (z, y, x) channel, found {paths or 'none'}: "
+            "name one with --channel /group/name"
+        )
+    return candidates[0]
+
+
+def open_tree(location: str | os.PathLike[str], storage_options: Mapping[str, Any] | None):
+    """A fused dataset opened lazily (dask chunks as stored) from a folder, zip or URL."""
+    import zarr
+
+    target = os.fspath(location)
+    if target.endswith(".zip") and "://" not in target:
+        if not os.path.isfile(target):
+            raise FileNotFoundError(f"no such file: {target}")
+        store: Any = zarr.storage.ZipStore(target, mode="r")
+    elif "://" in target:
+        store = zarr.storage.FsspecStore.from_url(
+            target, storage_options=dict(storage_options or {}), read_only=True
+        )
+    else:
+        if not os.path.isdir(target):
+            raise FileNotFoundError(f"no such dataset folder: {target}")
+        store = target
+    return xr.open_datatree(store, engine="zarr", chunks={})
+
+
+def segment(
+    source: xr.DataTree | str | os.PathLike[str],
+    ref: str,
+    *,
+    channel: str | None = None,
+    name: str | None = None,
+    device: Device = "auto",
+    tile: int = 512,
+    overlap: int = 64,
+    registry: str | os.PathLike[str] | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    offline: bool | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    progress: Progress = None,
+) -> xr.DataTree:
+    """Segment a dataset's grayscale channel with a registered ``segment-2d`` model.
+
+    Parameters
+    ----------
+    source
+        A fused dataset: a DataTree, a folder, a ``.zip`` or an fsspec URL.
+    ref
+        ``model:name[@version]``, e.g. ``model:unet-nmc``.
+    channel
+        The channel to segment (``/group/name`` or ``name``); by default the only grayscale one.
+    name
+        Name of the new channel; by default the card's (``phase``).
+    device
+        ``auto``, ``cpu`` or ``cuda`` (an error if unusable).
+    tile, overlap
+        Tile side and overlap in pixels (multiples of the model's size step).
+    progress
+        Called as ``progress(tiles_done, tiles_total)`` per slice.
+
+    Returns
+    -------
+    xarray.DataTree
+        The input with the new label channel beside the segmented one (lazy: slices are
+        labelled when it is written), and a ``segment`` activity in the provenance naming the
+        model (``model:name@version`` and sha256) and the input channel.
+    """
+    from fusion.registry import load_registry, pull, resolve
+
+    loaded = load_registry(registry, offline=offline)
+    resolved = resolve(loaded, ref)
+    card = resolved.entry.card
+    if card.task != "segment-2d":
+        raise SegmentInputError(f"{resolved.ref} is a {card.task} model, not segment-2d")
+    tree = source if isinstance(source, xr.DataTree) else open_tree(source, storage_options)
+    group, variable = find_grey_channel(tree, channel)
+    grey = tree[group].to_dataset(inherit=False)[variable]
+    out_channel = card.channels[0]
+    label_name = name or out_channel.name
+    if label_name in tree[group].to_dataset(inherit=False).variables:
+        raise SegmentInputError(
+            f"{group.rstrip('/')}/{label_name} exists already; pick another name with --name"
+        )
+    path = pull(str(resolved.ref), registry=loaded, cache=cache, offline=offline)
+    session = open_session(path, device)
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    input_name = card.inputs[0].name
+    step = _size_step(card.inputs[0])
+
+    def slices() -> Iterator[np.ndarray]:
+        for z in range(grey.sizes["z"]):
+            yield np.asarray(grey.isel(z=z).values)
+
+    steps = next((p.steps for p in card.preprocessing if p.tensor == input_name), [])
+    prepare: Normaliser = normaliser(steps, slices)
+
+    def run(window: np.ndarray) -> np.ndarray:
+        return session.session.run(None, {input_name: window})[0]
+
+    def label_slice(z: int) -> np.ndarray:
+        image = prepare(np.asarray(grey.isel(z=z).values))
+        labels = segment_image(image, run, tile=tile, overlap=overlap, step=step, progress=progress)
+        return labels[np.newaxis].astype(out_channel.dtype, copy=False)
+
+    labels = _lazy_stack(label_slice, grey.shape, np.dtype(out_channel.dtype))
+    ended = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    parameters = {
+        **session.provenance(),
+        "tile_px": tile,
+        "overlap_px": overlap,
+        "input_channel": f"{group.rstrip('/')}/{variable}",
+        "preprocessing": [s.model_dump() for s in steps],
+    }
+    attrs = {
+        "long_name": out_channel.long_name,
+        "units": out_channel.units,
+        "modality": grey.attrs.get("modality", out_channel.modality),
+        "origin": "inferred",
+        "flag_values": list(out_channel.flag_values or []),
+        "flag_meanings": out_channel.flag_meanings,
+    }
+    return _with_channel(
+        tree, group, label_name, xr.Variable(("z", "y", "x"), labels, attrs),
+        used=f"{group.rstrip('/')}/{variable}", model=(str(resolved.ref), resolved.entry.sha256),
+        parameters=parameters, times=(started, ended),
+    )  # fmt: skip
+
+
+def _size_step(tensor: Any) -> int:
+    steps = [getattr(a.size, "step", 1) for a in tensor.axes if a.type == "space"]
+    return int(np.lcm.reduce(steps)) if steps else 1
+
+
+def _lazy_stack(label_slice: Callable[[int], np.ndarray], shape, dtype) -> Any:
+    """A (z, y, x) dask array whose slice z is ``label_slice(z)``, computed when written."""
+    import dask
+    import dask.array as da
+
+    blocks = [
+        da.from_delayed(dask.delayed(label_slice, pure=True)(z), (1, *shape[1:]), dtype)
+        for z in range(shape[0])
+    ]
+    return da.concatenate(blocks, axis=0)
+
+
+def _with_channel(tree, group, name, variable, *, used, model, parameters, times) -> xr.DataTree:
+    """A copy of ``tree`` with ``variable`` added to ``group`` and the activity recorded."""
+    out = tree.copy(deep=False)
+    for node in out.subtree:  # written afresh: the source's chunking and codecs do not apply
+        node.dataset = node.to_dataset(inherit=False).drop_encoding()
+    ds = out[group].to_dataset(inherit=False)
+    activity_id = _unique("segment", tree.attrs["fusion"]["provenance"]["activities"])
+    variable.attrs["provenance"] = activity_id
+    out[group].dataset = ds.assign({name: variable})
+    root = dict(tree.attrs["fusion"])
+    provenance = {k: dict(v) for k, v in root["provenance"].items()}
+    model_id = _unique(f"model-{model[0].split(':', 1)[1].split('@')[0]}", provenance["entities"])
+    provenance["entities"][model_id] = {"type": "model", "ref": model[0], "sha256": model[1]}
+    provenance["activities"][activity_id] = {
+        "type": "segment",
+        "software": {"name": "fusion-models", "version": version("fusion-models")},
+        "started": times[0],
+        "ended": times[1],
+        "parameters": parameters,
+        "used": [model_id, used],
+        "generated": [f"{group.rstrip('/')}/{name}"],
+    }
+    out.attrs = {**tree.attrs, "fusion": {**root, "provenance": provenance, "modified": times[1]}}
+    return out
+
+
+def _unique(stem: str, taken: Mapping[str, Any]) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``, ... whichever is free.
+
+    >>> _unique("segment", {"segment": 1, "segment-2": 1})
+    'segment-3'
+    """
+    if stem not in taken:
+        return stem
+    n = 2
+    while f"{stem}-{n}" in taken:
+        n += 1
+    return f"{stem}-{n}"
