@@ -21,6 +21,8 @@ import xarray as xr
 
 from fusion.schema import SCHEMA_ID
 
+from ._build import tree
+
 __all__ = [
     "Digest",
     "LoadRecord",
@@ -244,9 +246,7 @@ def make_tree(
             "agents": {},
         },
     }
-    nodes = {"/": xr.Dataset(attrs={"fusion": root})}
-    nodes.update({f"/{name}": ds for name, ds in groups.items()})
-    return xr.DataTree.from_dict(nodes)
+    return tree({"fusion": root}, groups)
 
 
 def original_metadata(metadata: Any) -> str:

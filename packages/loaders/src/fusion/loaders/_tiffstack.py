@@ -22,6 +22,7 @@ import xarray as xr
 import zarr
 
 from ._base import LoaderError
+from ._build import dataset
 from ._provenance import Digest, file_entity, original_metadata, software, spatial_coords
 from ._xctbase import UM, Read, calibration, frames_per_block, lazy_frames, reader_errors
 
@@ -174,6 +175,5 @@ def _volume(stack: da.Array, zyx: tuple[float, ...], metadata: dict) -> xr.Datas
         "origin": "measured",
         "original_metadata": original_metadata(metadata),
     }
-    return xr.Dataset(
-        {"grayscale": (("z", "y", "x"), stack, attrs)}, coords=spatial_coords(stack.shape, zyx)
-    )
+    grayscale = xr.Variable(("z", "y", "x"), stack, attrs)
+    return dataset({"grayscale": grayscale}, spatial_coords(stack.shape, zyx))

@@ -15,6 +15,7 @@ import xarray as xr
 from dask.base import tokenize
 
 from ._base import LoaderError, LoaderWarning
+from ._build import dataset
 from ._provenance import original_metadata, spatial_coords
 
 if TYPE_CHECKING:
@@ -153,5 +154,5 @@ def projection_group(
         dim, long_name = PROJECTION_CHANNELS[name]
         extra = attrs.get(name, {})
         channel = {"long_name": long_name, **common, **extra, "original_metadata": meta}
-        variables[name] = ((dim, "y", "x"), array, channel)
-    return xr.Dataset(variables, coords={"angle": angle, "y": yx["y"], "x": yx["x"]})
+        variables[name] = xr.Variable((dim, "y", "x"), array, channel)
+    return dataset(variables, {"angle": angle, "y": yx["y"], "x": yx["x"]})

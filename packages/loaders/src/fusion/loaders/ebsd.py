@@ -38,6 +38,7 @@ import numpy as np
 import xarray as xr
 
 from ._base import LoaderError
+from ._build import dataset
 from ._ebsdread import (
     Grid,
     compare_header,
@@ -154,13 +155,12 @@ class EbsdLoader:
             step_um, unit_source = grid_step_um(path, xmap.scan_unit, grid, voxel_size_um)
             units = {"scan_unit": xmap.scan_unit, "scan_unit_source": unit_source}
             record.parameters.update(units)
-            dataset = _dataset(path, xmap, grid, step_um, header)
-            dataset.attrs.update(units)
+            group = _dataset(path, xmap, grid, step_um, header, units)
             entity = file_entity(path, FORMATS[path.suffix.lower()], digest.hexdigest())
         tree = make_tree(
             title=path.name,
             group=GROUP,
-            dataset=dataset,
+            dataset=group,
             entity=entity,
             reader=software("orix"),
             record=record,
@@ -173,7 +173,12 @@ class EbsdLoader:
 
 
 def _dataset(
-    path: Path, xmap: Any, grid: Grid, step_um: tuple[float, float], header: list[str]
+    path: Path,
+    xmap: Any,
+    grid: Grid,
+    step_um: tuple[float, float],
+    header: list[str],
+    attrs: dict[str, Any],
 ) -> xr.Dataset:
     """The ``ebsd`` group: phase, orientation and quality channels on the data's grid."""
     origin = (o * um / step for o, um, step in zip(grid.origin, step_um, grid.step, strict=True))
@@ -191,7 +196,7 @@ def _dataset(
     }
     for var in channels.values():
         var.attrs.update(shared)
-    return xr.Dataset(channels, coords=coords)
+    return dataset(channels, coords, attrs)
 
 
 def _settings(header: list[str], suffix: str) -> dict[str, Any]:

@@ -41,6 +41,7 @@ import numpy as np
 import xarray as xr
 
 from ._base import LoaderError, LoaderWarning
+from ._build import dataset
 from ._provenance import (
     Digest,
     file_entity,
@@ -231,7 +232,7 @@ def _dataset(
     spectrum = xr.Variable(
         ("z", "y", "x", "energy_loss"), data.reshape((*shape, -1)), _attrs(signal)
     )
-    return xr.Dataset({"spectrum": spectrum}, coords=coords)
+    return dataset({"spectrum": spectrum}, coords)
 
 
 def _increasing(path: Path, data: Any, position: int, axis: Mapping[str, Any]) -> tuple[Any, Any]:

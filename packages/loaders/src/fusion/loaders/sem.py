@@ -30,6 +30,7 @@ import tifffile
 import xarray as xr
 
 from ._base import LoaderError, LoaderWarning
+from ._build import dataset
 from ._provenance import (
     Digest,
     file_entity,
@@ -380,6 +381,6 @@ def _dataset(page: SemPage, modality: str) -> xr.Dataset:
         "cropped_databar_rows": page.databar_rows,
         "original_metadata": original_metadata(page.metadata),
     }
-    return xr.Dataset(
-        {"intensity": (("z", "y", "x"), page.image[np.newaxis], attrs)}, coords=coords
+    return dataset(
+        {"intensity": xr.Variable(("z", "y", "x"), page.image[np.newaxis], attrs)}, coords
     )

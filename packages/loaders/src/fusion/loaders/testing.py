@@ -69,6 +69,30 @@ class LoaderConformance:
         reader = loads[0]["parameters"]["reader"]
         assert reader["name"] and reader["version"]
 
+    def test_tree_is_what_the_public_constructors_build(self, tree):
+        """The loaders build their tree directly (`._build`): it must equal the public way."""
+        public = xr.DataTree.from_dict(
+            {
+                path: xr.Dataset(
+                    {k: v.variable for k, v in node.data_vars.items()},
+                    coords={
+                        k: v.variable for k, v in node.to_dataset(inherit=False).coords.items()
+                    },
+                    attrs=node.attrs,
+                )
+                for path, node in tree.subtree_with_keys
+            }
+        )
+        xr.testing.assert_identical(tree, public)
+        for path, node in tree.subtree_with_keys:
+            other = public if path == "." else public[path]
+            assert node.parent is (None if path == "." else tree), path
+            assert node.to_dataset(inherit=False).sizes == other.to_dataset(inherit=False).sizes
+            assert set(node.xindexes) == set(other.xindexes), path
+            for key, index in node.xindexes.items():
+                assert type(index) is type(other.xindexes[key]), (path, key)
+                assert index.equals(other.xindexes[key]), (path, key)
+
     def test_channels_keep_the_original_metadata(self, tree):
         for node in tree.subtree:
             for var in node.to_dataset(inherit=False).data_vars.values():
