@@ -1,19 +1,29 @@
-"""Export a trained SliceGAN generator to ONNX, with the test tensors its model card names.
+"""Export a trained SliceGAN generator to ONNX, shaped for onnxruntime, with its test tensors.
 
 Usage (from the repository root, in the training environment)::
 
     .venv-train/bin/pip install onnx onnxruntime          # once, beside torch==2.13.0
     .venv-train/bin/python models/slicegan-nmc/export.py   # latest checkpoint -> slicegan-nmc.onnx
+    .venv-train/bin/python models/slicegan-nmc/export.py --random-init --out /tmp/sg.onnx
 
-Writes, next to this file:
+Writes, next to this file (or beside ``--out``):
 
-- ``slicegan-nmc.onnx``: input ``latent`` float32 (batch, nz, lz, ly, lx) with dynamic batch and
-  spatial axes; output ``probabilities`` float32 (batch, phases, 32(lz−2), 32(ly−2), 32(lx−2)),
-  softmax over phases. BatchNorm is folded to its running statistics (``eval()`` mode). Weights
-  are embedded (one file, no ``.onnx.data``).
+- ``slicegan-nmc.onnx``: the generator as `runtime_graph` builds it (BatchNorm folded, each
+  ConvTranspose3d as a sub-pixel Conv3d + depth-to-space, no ConvTranspose, no Softmax node).
+  Input ``latent`` float32 (batch, nz, lz, ly, lx), dynamic batch and spatial axes. Outputs
+  ``labels`` uint8 (batch, 32(lz−2), 32(ly−2), 32(lx−2)), the argmax over phases, and
+  ``probabilities`` float32 (batch, phases, 32(lz−2), …), the softmax over phases. The model
+  metadata ``fusion.argmax_of = labels=probabilities`` tells the runtime that it may fetch
+  ``labels`` alone (and prune the softmax) when the card asks for the argmax of
+  ``probabilities``. Weights are embedded (one file, no ``.onnx.data``).
 - ``test-tensors.npz``: ``latent`` drawn as the runtime draws it (below) at seed 0 with a 4³
-  latent grid, and the ``probabilities`` onnxruntime computes from it (CPU provider).
+  latent grid, and the ``labels`` and ``probabilities`` onnxruntime computes from it (CPU).
 - ``export.json``: the checkpoint, iteration, torch and onnx versions, sha256 of both files.
+
+Before writing the test tensors the export is checked against the torch model in ``eval()``
+mode on a cubic and a non-cubic latent: labels identical to the argmax of torch's
+probabilities (up to voxels where torch's top two phases are within 1e-5), probabilities within
+1e-5.
 
 How the runtime draws a latent for ``--seed S`` (the card states it):
 ``numpy.random.default_rng(S).standard_normal((1, nz, lz, ly, lx), dtype=numpy.float32)``.
@@ -31,15 +41,17 @@ import onnx
 import onnxruntime as ort
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # models/: the shared _training
 from _training import export_record
 from model import Generator, SliceGANConfig
+from runtime_graph import IR_VERSION, OPSET, Layer, build_runtime_model, fold_batchnorm
 from train import latest_checkpoint, read_checkpoint
 
 HERE = Path(__file__).resolve().parent
-OPSET = 17
-IR_VERSION = 9  # onnxruntime-gpu 1.31 reads up to IR 13; 9 keeps older runtimes working
 MAX_BYTES = 15 * 2**20
+PROBABILITY_ATOL = 1e-5
+VERIFY_GRIDS = [(4, 4, 4), (4, 6, 8), (3, 5, 4)]
 
 
 def load_generator(checkpoint: Path | None) -> tuple[Generator, dict, Path]:
@@ -59,65 +71,104 @@ def load_generator(checkpoint: Path | None) -> tuple[Generator, dict, Path]:
     return generator.eval(), meta, path
 
 
+def random_generator(seed: int = 0) -> Generator:
+    """A randomly initialised generator with non-trivial BatchNorm statistics (for benchmarks
+    and checks of the export itself: speed and exactness do not depend on trained values)."""
+    torch.manual_seed(seed)
+    generator = Generator(SliceGANConfig())
+    with torch.no_grad():
+        for norm in generator.norms:
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.normal_(0.0, 0.1)
+            norm.running_mean.normal_(0.0, 0.1)
+            norm.running_var.uniform_(0.5, 2.0)
+    return generator.eval()
+
+
+def generator_layers(generator: Generator) -> list[Layer]:
+    """The generator's layers as numpy arrays, BatchNorm (running statistics) folded in."""
+    layers = []
+    convs, norms = list(generator.convs), list(generator.norms)
+    for n, conv in enumerate(convs):
+        weight = conv.weight.detach().cpu().numpy()  # (C_in, C_out, 4, 4, 4)
+        bias = None
+        if n < len(norms):
+            norm = norms[n]
+            weight, bias = fold_batchnorm(
+                weight,
+                norm.weight.detach().cpu().numpy(),
+                norm.bias.detach().cpu().numpy(),
+                norm.running_mean.cpu().numpy(),
+                norm.running_var.cpu().numpy(),
+                norm.eps,
+            )
+        layers.append(Layer(weight, bias, int(conv.padding[0]), relu=n < len(norms)))
+    return layers
+
+
 def draw_latent(nz: int, grid: tuple[int, int, int], seed: int) -> np.ndarray:
     """The runtime's latent for a seed: standard normal, float32, shape (1, nz, *grid)."""
     return np.random.default_rng(seed).standard_normal((1, nz, *grid), dtype=np.float32)
 
 
-def export(generator: Generator, nz: int, out: Path) -> None:
-    example = torch.from_numpy(draw_latent(nz, (4, 4, 4), 0))
-    torch.onnx.export(
-        generator,
-        (example,),
-        out,
-        input_names=["latent"],
-        output_names=["probabilities"],
-        dynamic_axes={
-            "latent": {0: "batch", 2: "lz", 3: "ly", 4: "lx"},
-            "probabilities": {0: "batch", 2: "z", 3: "y", 4: "x"},
-        },
-        opset_version=OPSET,
-        dynamo=False,
-    )
-    model = onnx.load(out)
-    model.ir_version = IR_VERSION
-    onnx.checker.check_model(model)
+def export(generator: Generator, out: Path) -> None:
+    """Write the shaped two-output graph of ``generator`` to ``out``."""
+    model = build_runtime_model(generator_layers(generator.eval()))
+    assert model.ir_version == IR_VERSION and model.opset_import[0].version == OPSET
     onnx.save(model, out)
 
 
-def verify(generator: Generator, nz: int, path: Path) -> float:
-    """Largest |torch − onnxruntime| over a cubic and a non-cubic latent."""
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    worst = 0.0
-    for grid in [(4, 4, 4), (4, 6, 8)]:
-        latent = draw_latent(nz, grid, 1)
+def compare(
+    generator: Generator, session: ort.InferenceSession, grids=VERIFY_GRIDS, seed: int = 1
+) -> dict[str, float]:
+    """Largest |Δprobabilities| and the number of label mismatches, torch vs onnxruntime, over
+    ``grids``; a mismatch where torch's top two probabilities differ by less than 1e-5 is a
+    rounding tie and is counted apart."""
+    worst, mismatched, ties = 0.0, 0, 0
+    nz, phases = generator.config.nz, generator.config.n_phases
+    for grid in grids:
+        latent = draw_latent(nz, grid, seed)
         with torch.no_grad():
             expected = generator(torch.from_numpy(latent)).numpy()
-        got = session.run(None, {"latent": latent})[0]
-        assert got.shape == (1, generator.config.n_phases, *(32 * (g - 2) for g in grid))
-        worst = max(worst, float(np.max(np.abs(got - expected))))
-    return worst
+        labels, probabilities = session.run(["labels", "probabilities"], {"latent": latent})
+        shape = tuple(32 * (g - 2) for g in grid)
+        assert probabilities.shape == (1, phases, *shape) and labels.shape == (1, *shape)
+        worst = max(worst, float(np.max(np.abs(probabilities - expected))))
+        wrong = labels != expected.argmax(1)
+        top2 = np.sort(expected, axis=1)[:, -2:]
+        tie = (top2[:, 1] - top2[:, 0]) < PROBABILITY_ATOL
+        mismatched += int(np.sum(wrong & ~tie))
+        ties += int(np.sum(wrong & tie))
+    return {"max_abs_difference": worst, "label_mismatches": mismatched, "label_ties": ties}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the latest")
+    parser.add_argument(
+        "--random-init", action="store_true", help="export a random generator (no checkpoint)"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "slicegan-nmc.onnx")
     args = parser.parse_args()
 
-    generator, meta, source = load_generator(args.checkpoint)
-    nz = generator.config.nz
-    export(generator, nz, args.out)
+    if args.random_init:
+        generator, meta, source = random_generator(), {}, Path("random-init")
+    else:
+        generator, meta, source = load_generator(args.checkpoint)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    export(generator, args.out)
     size = args.out.stat().st_size
     if size > MAX_BYTES:
         raise SystemExit(f"{args.out} is {size / 2**20:.1f} MiB, over the 15 MiB limit")
-    worst = verify(generator, nz, args.out)
-
     session = ort.InferenceSession(str(args.out), providers=["CPUExecutionProvider"])
-    latent = draw_latent(nz, (4, 4, 4), 0)
-    probabilities = session.run(None, {"latent": latent})[0]
+    found = compare(generator, session)
+    if found["max_abs_difference"] > PROBABILITY_ATOL or found["label_mismatches"]:
+        raise SystemExit(f"{args.out} does not reproduce the torch generator: {found}")
+
+    latent = draw_latent(generator.config.nz, (4, 4, 4), 0)
+    labels, probabilities = session.run(["labels", "probabilities"], {"latent": latent})
     tensors = args.out.with_name("test-tensors.npz")
-    np.savez_compressed(tensors, latent=latent, probabilities=probabilities)
+    np.savez_compressed(tensors, latent=latent, labels=labels, probabilities=probabilities)
     record = export_record(
         args.out,
         tensors,
@@ -125,8 +176,10 @@ def main() -> None:
         meta,
         opset=OPSET,
         ir_version=IR_VERSION,
-        max_abs_difference=worst,
+        max_abs_difference=found["max_abs_difference"],
     )
+    record["label_mismatches_torch_vs_onnxruntime"] = found
+    args.out.with_name("export.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=2))
 
 

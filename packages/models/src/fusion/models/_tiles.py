@@ -10,14 +10,14 @@ and join without seams (checked in the tests against one-pass generation).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import product
 
 import dask
 import dask.array as da
 import numpy as np
 
-__all__ = ["latent_windows", "tiled_channel"]
+__all__ = ["latent_windows", "tiled_channels"]
 
 
 def latent_windows(length: int, tile: int, context: int) -> list[tuple[int, int]]:
@@ -39,25 +39,27 @@ def latent_windows(length: int, tile: int, context: int) -> list[tuple[int, int]
         start = end - context
 
 
-def tiled_channel(
+def tiled_channels(
     latent: np.ndarray,
-    run: Callable[[np.ndarray], np.ndarray],
+    run: Callable[[np.ndarray], Mapping[str, np.ndarray]],
+    dtypes: Mapping[str, np.dtype],
     scale: int,
     context: int,
     tile: int,
-    dtype: np.dtype,
-) -> da.Array:
-    """A lazy (z, y, x) dask array; each chunk runs ``run`` on one latent window.
+) -> dict[str, da.Array]:
+    """Lazy (z, y, x) dask arrays, one per name in ``dtypes``; each chunk of all of them comes
+    from one call of ``run`` on one latent window.
 
-    ``latent`` is (1, channels, Lz, Ly, Lx); ``run(window)`` returns the (z, y, x) values of that
-    window's output (e.g. the argmax of its phase probabilities).
+    ``latent`` is (1, channels, Lz, Ly, Lx); ``run(window)`` returns the (z, y, x) values of
+    every channel for that window's output (e.g. its phase labels).
     """
     axes = [latent_windows(n, tile, context) for n in latent.shape[2:]]
-    blocks = np.empty([len(w) for w in axes], dtype=object)
+    blocks = {name: np.empty([len(w) for w in axes], dtype=object) for name in dtypes}
     for index in product(*(range(len(w)) for w in axes)):
         windows = [axes[i][j] for i, j in enumerate(index)]
         piece = latent[:, :, *(slice(a, e) for a, e in windows)]
         shape = tuple(scale * (e - a - context) for a, e in windows)
         task = dask.delayed(run, pure=True)(piece)
-        blocks[index] = da.from_delayed(task, shape=shape, dtype=dtype)
-    return da.block(blocks.tolist())
+        for name, dtype in dtypes.items():
+            blocks[name][index] = da.from_delayed(task[name], shape=shape, dtype=dtype)
+    return {name: da.block(b.tolist()) for name, b in blocks.items()}
