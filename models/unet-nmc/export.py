@@ -7,12 +7,14 @@ Usage (from the repository root, in the training environment)::
 
 Writes, next to `--out`:
 
-- ``unet-nmc.onnx``: input ``image`` float32 (batch, 1, H, W), grey values in [0, 1], H and W
+- ``unet-nmc.onnx``: input ``image`` float32 (batch, 1, H, W), grey values scaled by the image's
+  0.5 and 99.5 percentiles to [0, 1] and clipped (`render.scale_range`, the card's preprocessing), H and W
   dynamic multiples of 16; output ``logits`` float32 (batch, 3, H, W), classes 0 pore, 1 NMC,
   2 carbon-binder (argmax = labels). BatchNorm uses its running statistics (eval mode). Weights are
   embedded (one file). Inputs of other sizes: reflect-pad bottom/right to a multiple of 16, crop the output.
 - ``test-tensors.npz``: ``image`` (1, 1, 128, 160), the held-out SEM columns rendered with the
-  default `RenderParams` at seed 0 (top-left crop), and the ``logits`` onnxruntime computes (CPU).
+  default `RenderParams` at seed 0 and scaled (top-left crop), and the ``logits`` onnxruntime
+  computes (CPU).
 - ``export.json``: checkpoint, iteration, versions, max |torch - onnxruntime|, sha256 and sizes.
 """
 
@@ -32,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # models/: the shared _training
 from _training import export_record
 from model import UNet, UNetConfig
-from render import SEM, SEM_HELDOUT_COLS, Region, region_labels, render_sem
+from render import SEM, SEM_HELDOUT_COLS, Region, region_labels, render_sem, scale_range
 from train import TrainConfig, latest_checkpoint, read_checkpoint
 
 HERE = Path(__file__).resolve().parent
@@ -56,9 +58,10 @@ def load_model(checkpoint: Path | None) -> tuple[UNet, dict, Path]:
 
 
 def test_image() -> np.ndarray:
-    """(1, 1, 128, 160) float32: default rendering (seed 0) of the held-out SEM columns, top-left."""
+    """(1, 1, 128, 160) float32: default rendering (seed 0) of the held-out SEM columns, scaled
+    as the card's preprocessing says (whole image), then its top-left corner."""
     labels = region_labels(TrainConfig().micrographs, Region(SEM, cols=SEM_HELDOUT_COLS))
-    return render_sem(labels, seed=0)[None, None, :128, :160].copy()
+    return scale_range(render_sem(labels, seed=0))[None, None, :128, :160].copy()
 
 
 def main() -> None:

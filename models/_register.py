@@ -1,0 +1,61 @@
+"""Put an exported model into registry.yaml: its card, its ONNX file and test tensors by digest.
+
+Used by each model's ``register.py`` (project environment, no torch)::
+
+    uv run python models/unet-nmc/register.py --version 0.1.0
+
+The card's hand-written part lives beside the model as ``card.yaml``; the script adds the
+measured metrics and the test tensors' digest, validates the whole entry with the registry's own
+models, and writes it under ``models: NAME: versions: VERSION`` (``latest`` set to it). The
+comment block at the top of registry.yaml is kept; the rest is rewritten by the safe YAML dumper.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+REGISTRY = REPO / "registry.yaml"
+
+
+def digest(path: Path) -> dict[str, Any]:
+    """url (relative to registry.yaml), sha256 and size of a file."""
+    data = path.read_bytes()
+    return {
+        "url": os.path.relpath(path, REGISTRY.parent),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
+
+
+def register(
+    name: str,
+    version: str,
+    onnx_path: Path,
+    card: dict[str, Any],
+    tensors_path: Path,
+    tolerance: dict[str, float],
+) -> dict[str, Any]:
+    """Validate the entry and write it into registry.yaml; return it."""
+    from fusion.registry import Registry
+
+    card = {**card, "test_tensors": {**digest(tensors_path), "tolerance": tolerance}}
+    entry = {**digest(onnx_path), "card": card}
+    text = REGISTRY.read_text(encoding="utf-8")
+    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+    document = yaml.safe_load(text)
+    models = document.setdefault("models", {}) or {}
+    document["models"] = models
+    versions = models.setdefault(name, {"versions": {}})["versions"]
+    versions[version] = entry
+    models[name]["latest"] = version
+    models[name] = {"latest": version, "versions": versions}
+    Registry.model_validate(document)  # refuses a bad card before anything is written
+    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    REGISTRY.write_text(header + body, encoding="utf-8")
+    return entry
