@@ -90,3 +90,22 @@ def test_split_shares_no_pixel(render, micrographs):
             for view in (labels, labels.T, labels[::-1], labels[:, ::-1]):
                 w = sliding_window_view(np.ascontiguousarray(view), (k, k))[::8, ::8]
                 assert not set(map(bytes, w.reshape(-1, k * k))) & known, r.name
+
+
+def test_training_scaling_is_what_the_card_tells_the_runtime(render, sem_train):
+    """Training scales each crop with render.scale_range; `fusion segment` applies the card's
+    preprocessing (fusion.models): the two must give the network the same numbers."""
+    import yaml
+
+    from fusion.models._preprocess import normaliser
+    from fusion.registry import Preprocessing
+
+    card = yaml.safe_load((RENDER_PY.parent / "card.yaml").read_text(encoding="utf-8"))
+    (spec,) = [Preprocessing.model_validate(p) for p in card["preprocessing"]]
+    assert spec.tensor == card["inputs"][0]["name"]
+    image = render.render_sem(
+        sem_train, seed=3, params=render.sample_params(np.random.default_rng(5))
+    )
+    card_way = normaliser(spec.steps, lambda: [image])(image)
+    np.testing.assert_allclose(card_way, render.scale_range(image), atol=1e-6)
+    assert card_way.min() == 0.0 and card_way.max() == 1.0
