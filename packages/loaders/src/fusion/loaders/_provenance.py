@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import hashlib
@@ -211,19 +212,46 @@ def make_tree(
     record: LoadRecord,
     material: str = "unspecified",
     extra_groups: Mapping[str, xr.Dataset] | None = None,
+    conversions: Mapping[str, dict[str, Any]] | None = None,
 ) -> xr.DataTree:
     """Wrap loaded groups into a fused dataset with a file entity and a ``load`` activity.
 
     Every data variable of every group gets ``provenance: "load"`` and is listed in the
-    activity's ``generated``.
+    activity's ``generated``, except the channels that a conversion made: ``conversions``
+    maps an activity name to its record (``type``, ``parameters``, ``used``, ``generated``
+    as channel paths, ...), to which the loader's software and the load's times are added;
+    its channels get that activity as ``provenance``.
     """
     groups = {group: dataset, **(extra_groups or {})}
+    conversions = conversions or {}
+    made_by = {path: name for name, act in conversions.items() for path in act["generated"]}
     generated = []
     for name, ds in groups.items():
-        for var in ds.data_vars.values():
-            var.attrs["provenance"] = "load"
-            generated.append(f"/{name}/{var.name}")
+        for key, var in ds.data_vars.variables.items():  # Variables: no DataArray is built
+            path = f"/{name}/{key}"
+            var.attrs["provenance"] = made_by.get(path, "load")
+            if path not in made_by:
+                generated.append(path)
     loader_software = software("fusion-loaders")
+    activities = {
+        "load": {
+            "type": "load",
+            "software": loader_software,
+            "started": record.started,
+            "ended": record.ended,
+            "parameters": {**record.parameters, "reader": reader},
+            "used": ["raw"],
+            "generated": generated,
+        }
+    }
+    for name, activity in conversions.items():
+        activities[name] = {
+            "type": activity["type"],
+            "software": dict(loader_software),
+            "started": record.started,
+            "ended": record.ended,
+            **{k: copy.deepcopy(v) for k, v in activity.items() if k != "type"},
+        }
     root = {
         "schema": SCHEMA_ID,
         "title": title,
@@ -232,17 +260,7 @@ def make_tree(
         "modified": record.ended,
         "provenance": {
             "entities": {"raw": entity},
-            "activities": {
-                "load": {
-                    "type": "load",
-                    "software": loader_software,
-                    "started": record.started,
-                    "ended": record.ended,
-                    "parameters": {**record.parameters, "reader": reader},
-                    "used": ["raw"],
-                    "generated": generated,
-                }
-            },
+            "activities": activities,
             "agents": {},
         },
     }

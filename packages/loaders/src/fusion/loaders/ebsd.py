@@ -90,6 +90,15 @@ SETTINGS = {
         "TiltAxis": "tilt_axis_degree",
     },
 }
+CONVERSION = {
+    "type": "convert",
+    "parameters": {"operation": "conjugate", "from": "sample_to_crystal (orix, Bunge)"},
+    "used": ["raw"],
+    "generated": [f"/{GROUP}/orientation"],
+    "description": "Bunge Euler angles read by orix as sample-to-crystal rotations, "
+    "conjugated into crystal-to-sample unit quaternions",
+}
+"""The conjugation of orix's rotations, recorded as a ``convert`` activity (spec §6.7)."""
 INTEGER_PROPERTIES = {"bands", "error", "BC", "BS"}
 QUALITY = {
     # orix property -> (channel, long_name, units)
@@ -157,7 +166,7 @@ class EbsdLoader:
             record.parameters.update(units)
             group = _dataset(path, xmap, grid, step_um, header, units)
             entity = file_entity(path, FORMATS[path.suffix.lower()], digest.hexdigest())
-        tree = make_tree(
+        return make_tree(
             title=path.name,
             group=GROUP,
             dataset=group,
@@ -165,8 +174,8 @@ class EbsdLoader:
             reader=software("orix"),
             record=record,
             material=material,
+            conversions={"convert": CONVERSION},
         )
-        return _record_conversion(tree)
 
 
 # -- channels ---------------------------------------------------------------------------------
@@ -336,27 +345,3 @@ def _summary(xmap: Any, grid: Grid) -> dict[str, Any]:
         "phases": {int(pid): phase.name for pid, phase in xmap.phases},
         "properties": list(xmap.prop),
     }
-
-
-# -- provenance -------------------------------------------------------------------------------
-
-
-def _record_conversion(tree: xr.DataTree) -> xr.DataTree:
-    """Record the conjugation of orix's rotations as a ``convert`` activity (spec §6.7)."""
-    channel = f"/{GROUP}/orientation"
-    provenance = tree.attrs["fusion"]["provenance"]
-    load = provenance["activities"]["load"]
-    load["generated"].remove(channel)
-    provenance["activities"]["convert"] = {
-        "type": "convert",
-        "software": dict(load["software"]),
-        "started": load["started"],
-        "ended": load["ended"],
-        "parameters": {"operation": "conjugate", "from": "sample_to_crystal (orix, Bunge)"},
-        "used": ["raw"],
-        "generated": [channel],
-        "description": "Bunge Euler angles read by orix as sample-to-crystal rotations, "
-        "conjugated into crystal-to-sample unit quaternions",
-    }
-    tree[GROUP].dataset["orientation"].attrs["provenance"] = "convert"
-    return tree
