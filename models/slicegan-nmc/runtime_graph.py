@@ -124,6 +124,7 @@ def subpixel_kernel(weight: np.ndarray, padding: int) -> tuple[np.ndarray, int]:
         taps,
         taps,
         taps,
+        optimize=True,
     )
     c_in, c_out, size = weight.shape[0], weight.shape[1], taps.shape[1]
     return kernel.reshape(c_out * 8, c_in, size, size, size).astype(np.float32), start
