@@ -192,18 +192,30 @@ def _shuffle(g: _Graph, x: str, channels: int, channel_axis: bool, out: str | No
     """Depth-to-space of ``(B, C·8, Qz, Qy, Qx)`` (phase fastest) → ``(B, C, 2Qz, 2Qy, 2Qx)``.
 
     With ``channel_axis=False`` the input is ``(B, 8, Qz, Qy, Qx)`` → ``(B, 2Qz, 2Qy, 2Qx)``.
+    Done as three Transposes that each move one axis (x, then y, then z phase) inwards:
+    onnxruntime copies those in contiguous runs, about 6× faster on large volumes than the
+    one 8-D Transpose it walks element by element.
     """
     shape = g.op("Shape", [x])
-    space = g.op("Slice", [shape, g.const(np.array([2])), g.const(np.array([5]))])
-    head = [-1, channels] if channel_axis else [-1]
-    split = g.op("Concat", [g.const(np.array([*head, 2, 2, 2])), space], axis=0)
-    double = g.op("Mul", [space, g.const(np.array([2]))])
-    merged = g.op("Concat", [g.const(np.array(head)), double], axis=0)
-    y = g.op("Reshape", [x, split])  # (B, [C,] 2, 2, 2, Qz, Qy, Qx)
-    c = 1 if channel_axis else 0
-    perm = [0, *([1] if channel_axis else []), 4 + c, 1 + c, 5 + c, 2 + c, 6 + c, 3 + c]
-    y = g.op("Transpose", [y], perm=perm)  # (B, [C,] Qz, 2, Qy, 2, Qx, 2)
-    return g.op("Reshape", [y, merged], out)
+    qz, qy, qx = (
+        g.op("Slice", [shape, g.const(np.array([a])), g.const(np.array([a + 1]))])
+        for a in (2, 3, 4)
+    )
+    two = g.const(np.array([2]))
+    rest = g.const(np.array([-1]))
+
+    def reshape(y: str, *dims: str, name: str | None = None) -> str:
+        return g.op("Reshape", [y, g.op("Concat", list(dims), axis=0)], name)
+
+    y = reshape(x, rest, two, qz, qy, qx)  # (B·C·2·2, sx, Qz, Qy, Qx)
+    y = g.op("Transpose", [y], perm=[0, 2, 3, 4, 1])  # (…, Qz, Qy, Qx, sx)
+    x2 = g.op("Mul", [qx, two])
+    y = reshape(y, rest, two, qz, qy, x2)  # (B·C·2, sy, Qz, Qy, 2Qx)
+    y = g.op("Transpose", [y], perm=[0, 2, 3, 1, 4])  # (…, Qz, Qy, sy, 2Qx)
+    y = reshape(y, rest, two, qz, g.op("Mul", [g.op("Mul", [qy, two]), x2]))  # (B·C, sz, Qz, …)
+    y = g.op("Transpose", [y], perm=[0, 2, 1, 3])  # (B·C, Qz, sz, 2Qy·2Qx)
+    head = [rest, g.const(np.array([channels]))] if channel_axis else [rest]
+    return reshape(y, *head, g.op("Mul", [qz, two]), g.op("Mul", [qy, two]), x2, name=out)
 
 
 def _crop(g: _Graph, x: str, first_axis: int, out: str | None = None) -> str:
