@@ -114,12 +114,12 @@ def without_hash(function: Callable[[Path], None]) -> Callable[[Path], None]:
     """``function`` with the loaders' sha256 patched out (a constant digest): benchmark only."""
 
     def run(path: Path) -> None:
-        real = provenance.sha256_of
-        provenance.sha256_of = lambda _: "0" * 64
+        real = provenance.sha256_of, provenance.sha256_of_bytes
+        provenance.sha256_of = provenance.sha256_of_bytes = lambda _: "0" * 64
         try:
             function(path)
         finally:
-            provenance.sha256_of = real
+            provenance.sha256_of, provenance.sha256_of_bytes = real
 
     return run
 

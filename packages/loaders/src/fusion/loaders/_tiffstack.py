@@ -4,6 +4,10 @@ Slices are read with ``tifffile.imread`` block by block (`lazy_frames`), a multi
 through tifffile's Zarr store (``imread(aszarr=True)``) wrapped in dask. Every page of every
 file is checked first (same shape and dtype, image data inside the file), so a truncated or
 inconsistent stack is a `LoaderError` at load time, not a failure mid-write.
+
+An input smaller than `BACKGROUND_BYTES` (16 MiB) is read once: each file's bytes are hashed
+and parsed from memory (`Digest.source`), and its pixels are decoded while its header is
+checked, into one array that dask serves in the same blocks.
 """
 
 from __future__ import annotations
@@ -47,8 +51,11 @@ def read_tiff(path: Path, voxel: tuple[float, float, float] | None) -> Read:
         raise LoaderError(f"{path}: no .tif or .tiff files in the folder")
     with Digest(*files) as digest:  # hashed while the headers are checked
         with reader_errors(path, "TIFF stack"):
-            frame, dtype, from_file, metadata = _tiff_header(files, folder)
-            if folder:
+            frame, dtype, from_file, metadata, pixels = _tiff_header(files, folder, digest)
+            if pixels is not None:  # a small input, read while its headers were checked
+                chunks = (frames_per_block(frame, dtype), *frame)
+                stack = da.from_array(pixels, chunks=chunks, name=False)
+            elif folder:
                 read = functools.partial(_read_slices, frame, dtype)
                 stack = lazy_frames(read, files, frame, dtype)
             else:
@@ -84,11 +91,19 @@ def _multipage(path: Path) -> da.Array:
     return da.from_zarr(array, chunks=chunks).reshape((-1, *frame))
 
 
-def _tiff_header(files: list[Path], folder: bool) -> tuple[tuple, np.dtype, Any, dict]:
-    """Check every page of every file; frame shape, dtype, calibration and metadata of the first."""
+def _tiff_header(
+    files: list[Path], folder: bool, digest: Digest
+) -> tuple[tuple, np.dtype, Any, dict, np.ndarray | None]:
+    """Check every page of every file; frame shape, dtype, calibration and metadata of the first.
+
+    Where `Digest.source` hands over the bytes of the files (a small input), their pages are
+    decoded too, into the (z, y, x) array returned last; else that is None.
+    """
     first: tuple[tuple[int, ...], np.dtype] | None = None
-    for file in files:
-        with tifffile.TiffFile(file) as tif:
+    pixels: np.ndarray | None = None
+    for position, file in enumerate(files):
+        source = digest.source(file)
+        with tifffile.TiffFile(source) as tif:
             tif.pages.useframes = True
             pages = list(tif.pages)
             if folder and len(pages) != 1:
@@ -96,10 +111,16 @@ def _tiff_header(files: list[Path], folder: bool) -> tuple[tuple, np.dtype, Any,
             if first is None:
                 first = (pages[0].shape, pages[0].dtype)
                 from_file, metadata = _tiff_calibration(tif), _tiff_metadata(tif, files)
+                if not isinstance(source, Path) and len(first[0]) == 2:
+                    count = len(files) if folder else len(pages)
+                    pixels = np.empty((count, *first[0]), first[1])
             for page in pages:
                 _check_page(file, page, tif.filehandle.size, *first)
             _check_series(file, tif.series[0].shape, len(pages), first[0])
-    return (*first, from_file, metadata)
+            if pixels is not None:
+                for index, page in enumerate(pages, position if folder else 0):
+                    page.asarray(out=pixels[index])
+    return (*first, from_file, metadata, pixels)
 
 
 def _check_page(file: Path, page: Any, size: int, shape: tuple, dtype: np.dtype) -> None:

@@ -105,8 +105,8 @@ class SemLoader:
         """
         if voxel_size_um is not None:
             raise LoaderError(f"{path}: SEM files carry their pixel size; drop --voxel-size")
-        with record_load() as record, Digest(path) as digest:  # hashed while tifffile parses
-            vendor, pages = read_sem(path)
+        with record_load() as record, Digest(path) as digest:
+            vendor, pages = read_sem(path, digest)  # the bytes read once: hashed, then parsed
             entity = file_entity(path, f"{vendor} SEM TIFF", digest.hexdigest())
         modality = "FIB-SEM" if len(pages) > 1 else "SEM"
         names = ["image"] if len(pages) == 1 else [f"page{i}" for i in range(len(pages))]
@@ -124,8 +124,10 @@ class SemLoader:
         )
 
 
-def read_sem(path: Path) -> tuple[str, list[SemPage]]:
+def read_sem(path: Path, digest: Digest | None = None) -> tuple[str, list[SemPage]]:
     """The vendor (``FEI`` or ``Zeiss``) and the pages of an SEM TIFF.
+
+    With a `Digest` of ``path``, tifffile reads what `Digest.source` hands it.
 
     Raises
     ------
@@ -133,7 +135,7 @@ def read_sem(path: Path) -> tuple[str, list[SemPage]]:
         The file is not a TIFF, carries neither FEI nor Zeiss metadata, or is truncated.
     """
     try:
-        with tifffile.TiffFile(path) as tif:
+        with tifffile.TiffFile(path if digest is None else digest.source(path)) as tif:
             tags = tif.pages[0].tags
             if FEI_TAG in tags:
                 return "FEI", [_fei_page(path, tif)]
