@@ -4,10 +4,12 @@ Usage (from the repository root; needs an exported SliceGAN ONNX file)::
 
     uv run python benchmarks/bench_generate.py --onnx models/slicegan-nmc/slicegan-nmc.onnx
 
-Registers the file in a temporary registry with a SliceGAN card, then, each in a fresh
-subprocess (so peak memory is its own): `fusion generate` of an N³ volume tiled (6³ latent
-tiles, 128³ voxels each) and in one pass, written to a temporary Zarr store. Prints a markdown
-table of wall time, voxels per second and peak resident memory (VmHWM).
+Registers the file in a temporary registry with a SliceGAN card (the outputs the file has,
+see ``bench_generate_speed.card``), then, each in a fresh subprocess (so peak memory is its
+own): `fusion generate` of an N³ volume tiled (the default tiles, 192³ voxels) and in one
+pass, written to a temporary Zarr store. Prints a markdown table of wall time, voxels per
+second and peak resident memory (VmHWM). For speed against PyTorch and the sgemm rate, see
+``bench_generate_speed.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ import time
 from pathlib import Path
 
 import yaml
+from bench_generate_speed import card
+
+from fusion.models._genonnx import output_names
 
 CHILD = """
 import resource, sys
@@ -28,41 +33,12 @@ from fusion.models import generate
 from fusion.schema import write
 n, tile, out, registry = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 tree = generate("model:bench", (n, n, n), seed=0, device="cpu", registry=registry,
-                tile=None if tile == "none" else int(tile))
+                tile=None if tile == "none" else tile if tile == "auto" else int(tile))
 write(tree, out)
 for line in open("/proc/self/status"):
     if line.startswith("VmHWM"):
         print(int(line.split()[1]) // 1024)
 """
-
-
-def card(npz: Path, sha: str) -> dict:
-    space_in = [{"name": n, "type": "space", "size": {"min": 3, "step": 1}} for n in "zyx"]
-    space_out = [
-        {
-            "name": n,
-            "type": "space",
-            "size": {"tensor": "latent", "axis": n, "scale": 32, "offset": -64},
-        }
-        for n in "zyx"
-    ]
-    return {
-        "description": "SliceGAN NMC generator (benchmark registration)",
-        "task": "generate-3d",
-        "inputs": [{"name": "latent", "description": "latent", "dtype": "float32",
-                    "axes": [{"name": "b", "type": "batch"}, {"name": "c", "type": "channel", "size": 16}, *space_in]}],
-        "outputs": [{"name": "probabilities", "description": "phase probabilities", "dtype": "float32",
-                     "axes": [{"name": "b", "type": "batch"}, {"name": "c", "type": "channel", "size": 3}, *space_out]}],
-        "latent": {"tensor": "latent", "distribution": "standard-normal"},
-        "channels": [{"tensor": "probabilities", "name": "phase", "transform": "argmax", "dtype": "uint8",
-                      "long_name": "phase label", "units": "1", "modality": "SEM",
-                      "flag_values": [0, 1, 2], "flag_meanings": "pore NMC CBD", "voxel_size_um": 1.0}],
-        "training_data": [{"uri": "file://nmc_sem_2d_3phase_628x758.tif", "description": "NMC SEM"}],
-        "license": "MIT",
-        "authors": [{"name": "bench"}],
-        "citation": [{"text": "Kench & Cooper 2021"}],
-        "test_tensors": {"url": npz.name, "sha256": sha, "size": npz.stat().st_size, "seed": 0},
-    }  # fmt: skip
 
 
 def main() -> None:
@@ -77,7 +53,7 @@ def main() -> None:
             "url": str(args.onnx.resolve()).lstrip("/"),
             "sha256": hashlib.sha256(args.onnx.read_bytes()).hexdigest(),
             "size": args.onnx.stat().st_size,
-            "card": card(npz, hashlib.sha256(npz.read_bytes()).hexdigest()),
+            "card": card(output_names(args.onnx.read_bytes()), npz),
         }
         entry["url"] = "file:///" + entry["url"]
         doc = {
@@ -89,7 +65,7 @@ def main() -> None:
         print("| volume | mode | wall (s) | Mvoxel/s | peak RSS (MiB) |")
         print("|---|---|---:|---:|---:|")
         for n in args.sizes:
-            for tile in ("6", "none"):
+            for tile in ("auto", "none"):
                 out = Path(tmp) / f"g{n}-{tile}.zarr"
                 start = time.perf_counter()
                 run = subprocess.run(
@@ -99,7 +75,7 @@ def main() -> None:
                 )  # fmt: skip
                 wall = time.perf_counter() - start
                 peak = run.stdout.strip().splitlines()[-1]
-                mode = "tiled (6³ latent)" if tile != "none" else "one pass"
+                mode = "tiled (default tiles)" if tile != "none" else "one pass"
                 print(f"| {n}³ | {mode} | {wall:.1f} | {n**3 / wall / 1e6:.2f} | {peak} |")
 
 
