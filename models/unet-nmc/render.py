@@ -311,23 +311,32 @@ def split_labels(folder: str | Path, part: str) -> list[tuple[str, np.ndarray]]:
     return [(r.name, region_labels(folder, r)) for r in SPLIT[part]]
 
 
-def heldout_renderings(
+def heldout_plan(
     folder: str | Path, variants: int = 3, seed: int = 20260 + 1
-) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """The fixed evaluation set: each held-out region rendered `variants` times.
+) -> list[tuple[str, np.ndarray, RenderParams, int]]:
+    """The fixed evaluation set before rendering: (name, labels, params, render seed) per image.
 
-    Variant 0 uses the default `RenderParams`; the others draw random parameters from `RANGES`.
-    Seeds come from `seed` (disjoint from training seeds, which start at the training config's seed
-    and are drawn from a different generator). Returns (name, image float32, labels uint8) triples.
+    Each held-out region `variants` times: variant 0 with the default `RenderParams`, the others
+    with random parameters from `RANGES`. Seeds come from `seed` (disjoint from training seeds,
+    which start at the training config's seed and are drawn from a different generator).
     """
     rng = np.random.default_rng(seed)
     out = []
     for name, labels in split_labels(folder, "heldout"):
         for v in range(variants):
             params = RenderParams() if v == 0 else sample_params(rng)
-            image = render_sem(labels, seed=int(rng.integers(2**31)), params=params)
-            out.append((f"{name}#v{v}", image, labels))
+            out.append((f"{name}#v{v}", labels, params, int(rng.integers(2**31))))
     return out
+
+
+def heldout_renderings(
+    folder: str | Path, variants: int = 3, seed: int = 20260 + 1
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The fixed evaluation set (`heldout_plan` rendered): (name, image float32, labels uint8)."""
+    return [
+        (name, render_sem(labels, seed=render_seed, params=params), labels)
+        for name, labels, params, render_seed in heldout_plan(folder, variants, seed)
+    ]
 
 
 # The model card's preprocessing: per-image percentile scaling. Training applies it to every crop and
