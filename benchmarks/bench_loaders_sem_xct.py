@@ -8,16 +8,24 @@ Usage (from the repository root)::
 1. Every real SEM and XCT file in ../shared/data/instruments: the loader (``load`` and reading
    every pixel of every channel) against the bare reader call that reads the same pixels and
    metadata (tifffile, h5py, olefile), medians of ``--repeat`` interleaved runs. The loader
-   hashes the file (sha256) for provenance, in background threads while it parses the headers
-   (`fusion.loaders._provenance.Digest`), so the hash is not subtracted: the table gives the
-   ratio with the hash, and, from separate runs with ``sha256_of`` patched out (benchmark only),
-   the ratio without it; hashing alone has its own column.
+   hashes every file (sha256) for provenance (`fusion.loaders._provenance.Digest`: inputs
+   under 16 MiB on the caller's thread, from the bytes the reader then parses where it takes
+   a file object; larger ones in background threads while the reader works), so the hash is
+   not subtracted: the table gives the ratio with the hash, and, from separate runs with the
+   loaders' ``sha256_of`` / ``sha256_of_bytes`` patched out (benchmark only), the ratio
+   without it. Hashing alone has its own column: where it takes more than 0.2 x the bare call,
+   1.2 x is out of reach on one core whatever the loader does. The last column repeats both
+   ratios in CPU time of the process (all its threads), steadier than wall time on a shared
+   machine.
 2. A generated stack of ``--slices`` TIFF slices of ``--edge`` x ``--edge`` uint16 (256 x 2048 x
    2048 = 2 GiB by default), in a temp folder deleted afterwards: the same timing against
    ``tifffile.imread`` of all slices (reading the pixels once through ``.values``, where dask
    assembles the blocks into a second array, and once with ``dask.array.store`` into one
-   preallocated array, which reads each block into place as the bare call does); then, each in a child process, the stack (and a quarter of
-   it) streamed through the loader and ``fusion.schema.write`` into Zarr, and for contrast the
+   preallocated array, which reads each block into place as the bare call does), and into
+   Zarr as users do it (``fusion load`` + ``fusion.schema.write`` against ``tifffile.imread``
+   + xarray ``to_zarr`` with the same chunks); then, each in a child process, the stack (and a
+   quarter of it) streamed through the loader and ``fusion.schema.write`` into Zarr, and for
+   contrast the
    bare ``tifffile.imread`` of the whole stack: peak resident memory (``VmHWM`` of
    /proc/self/status; ``ru_maxrss`` is not used because Linux carries it over from the parent
    across fork and exec), the resident memory right after imports, and the peak traced by
@@ -52,7 +60,9 @@ import h5py
 import numpy as np
 import olefile
 import tifffile
+import xarray as xr
 
+import fusion.loaders._build as build
 import fusion.loaders._provenance as provenance
 from fusion.loaders import load
 from fusion.loaders._provenance import sha256_of
@@ -93,11 +103,6 @@ def bare_olefile(path: Path) -> None:
             np.frombuffer(ole.openstream(stream).read(), "<u2").reshape(512, 512)
 
 
-def load_only(kind: str, **options: object) -> Callable[[Path], None]:
-    """``load`` alone: SEM reads the pixels, XCT only checks headers (its arrays are lazy)."""
-    return lambda path: load(kind, path, **options)
-
-
 def load_and_read(kind: str, **options: object) -> Callable[[Path], None]:
     """``load`` and then every pixel of every channel, as the bare reader call reads them."""
 
@@ -133,11 +138,50 @@ CASES = [
     ("xct/test_chip00.xrm", "xct", {}, bare_olefile, "olefile"),
 ]
 HEADER = [
-    "| file | reader | bare reader (ms) | load (ms) | load + read all pixels (ms) "
-    "| same, sha256 patched out (ms) | sha256 alone (ms) | ratio with sha256 "
-    "| ratio without sha256 |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| file | reader | bare (ms) | loader (ms) | **loader / bare** | sha256 patched out (ms) "
+    "| ratio without sha256 | sha256 alone (ms) | xarray objects alone (ms) "
+    "| metadata JSON alone (ms) | floor: (bare + sha256 + objects + JSON) / bare "
+    "| CPU time: loader / bare, with / without sha256 |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
+
+
+def floor_parts(kind: str, options: dict, path: Path) -> dict[str, Callable[[Path], None]]:
+    """Two parts of a load that no loader can skip, timed alone on the loaded tree.
+
+    ``objects``: building the tree's xarray objects again from its own variables, the cheap way
+    the loaders do (`fusion.loaders._build`; no pixel is read). ``json``: writing its original
+    metadata again from plain values (each distinct document once; numpy values and the like
+    already converted, so a lower bound). Together with the bare call and the hash they make a
+    floor for the loader's time on one core.
+    """
+    tree = load(kind, path, **options)
+    groups, documents = [], {}
+    for name, node in tree.children.items():
+        ds = node.to_dataset(inherit=False)
+        channels = {k: (v.dims, v.data, dict(v.attrs)) for k, v in ds.data_vars.variables.items()}
+        coords = {k: (v.dims, v.values, dict(v.attrs)) for k, v in ds.coords.variables.items()}
+        groups.append((name, channels, coords, dict(ds.attrs)))
+        for var in ds.data_vars.variables.values():
+            text = var.attrs.get("original_metadata")
+            if text is not None:
+                documents[text] = json.loads(text)
+    root = dict(tree.attrs)
+
+    def objects(_: Path) -> None:
+        made = {}
+        for name, channels, coords, attrs in groups:
+            variables = {k: xr.Variable(*args) for k, args in channels.items()}
+            made[name] = build.dataset(
+                variables, {k: xr.Variable(*args) for k, args in coords.items()}, attrs
+            )
+        build.tree(root, made)
+
+    def metadata_json(_: Path) -> None:
+        for document in documents.values():
+            json.dumps(document, ensure_ascii=False, sort_keys=True)
+
+    return {"objects": objects, "json": metadata_json}
 
 
 def sha256_of_input(path: Path) -> None:
@@ -145,10 +189,11 @@ def sha256_of_input(path: Path) -> None:
         sha256_of(file)
 
 
-def seconds(function: Callable[[Path], None], path: Path) -> float:
-    start = time.perf_counter()
+def seconds(function: Callable[[Path], None], path: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (``process_time``: every thread of the process) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
     function(path)
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def load_and_store(kind: str, **options: object) -> Callable[[Path], None]:
@@ -172,31 +217,41 @@ def time_row(
     name: str,
     kind: str,
     options: dict,
-    bare: Callable,
+    bare: Callable[[Path], object],
     reader: str,
     path: Path,
     repeat: int,
     read: Callable[..., Callable[[Path], None]] = load_and_read,
 ) -> str:
-    """Medians of interleaved runs (so that all share the machine's state), as a table row."""
+    """Medians of interleaved runs (so that all share the machine's state), as a table row.
+
+    The loader runs include reading every pixel (see ``read``); ``load`` alone is not timed.
+    """
     runs = {
         "bare": bare,
-        "load": load_only(kind, **options),
         "read": read(kind, **options),
         "nohash": without_hash(read(kind, **options)),
         "sha": sha256_of_input,
+        **floor_parts(kind, options, path),
     }
     for function in runs.values():  # warm the page cache and imports
         function(path)
-    samples: dict[str, list[float]] = {key: [] for key in runs}
+    wall: dict[str, list[float]] = {key: [] for key in runs}
+    cpu: dict[str, list[float]] = {key: [] for key in runs}
     for _ in range(repeat):
         for key, function in runs.items():
-            samples[key].append(seconds(function, path))
-    ms = {key: statistics.median(values) * 1e3 for key, values in samples.items()}
+            w, c = seconds(function, path)
+            wall[key].append(w)
+            cpu[key].append(c)
+    ms = {key: statistics.median(values) * 1e3 for key, values in wall.items()}
+    cp = {key: statistics.median(values) for key, values in cpu.items()}
+    floor = (ms["bare"] + ms["sha"] + ms["objects"] + ms["json"]) / ms["bare"]
     return (
-        f"| {name} | {reader} | {ms['bare']:.1f} | {ms['load']:.1f} | {ms['read']:.1f} "
-        f"| {ms['nohash']:.1f} | {ms['sha']:.1f} | {ms['read'] / ms['bare']:.2f}x "
-        f"| {ms['nohash'] / ms['bare']:.2f}x |"
+        f"| {name} | {reader} | {ms['bare']:.2f} | {ms['read']:.2f} "
+        f"| **{ms['read'] / ms['bare']:.2f}** | {ms['nohash']:.2f} "
+        f"| {ms['nohash'] / ms['bare']:.2f} | {ms['sha']:.2f} | {ms['objects']:.2f} "
+        f"| {ms['json']:.2f} | {floor:.2f} "
+        f"| {cp['read'] / cp['bare']:.2f} / {cp['nohash'] / cp['bare']:.2f} |"
     )
 
 
@@ -265,6 +320,43 @@ def run_child(mode: str, folder: Path, out: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+ZARR_HEADER = [
+    "| stack into Zarr | bare: tifffile.imread + xarray to_zarr (s) | fusion load + write (s) "
+    "| **ratio** | sha256 patched out (s) | ratio without sha256 |",
+    "|---|---:|---:|---:|---:|---:|",
+]
+
+
+def zarr_row(name: str, folder: Path, out: Path, repeat: int) -> str:
+    """The stack into Zarr, as users do it: ``fusion load`` + ``fusion.schema.write`` against
+    ``tifffile.imread`` of all slices + plain xarray ``to_zarr`` of the array with the same
+    chunks and Zarr's default codecs (format 3). Medians of interleaved runs; the output is
+    deleted after each run. The bare path holds the whole stack in memory; ours a few blocks.
+    """
+    chunks = load("xct", folder, voxel_size_um=1.0)["volume"].grayscale.data.chunksize
+
+    def bare(path: Path) -> None:
+        stack = tifffile.imread(slice_files(path))
+        ds = xr.Dataset({"grayscale": (("z", "y", "x"), stack)})
+        ds.to_zarr(out, mode="w", encoding={"grayscale": {"chunks": chunks}}, zarr_format=3,
+                   consolidated=False)  # fmt: skip
+
+    def ours(path: Path) -> None:
+        write(load("xct", path, voxel_size_um=1.0), out, overwrite=True)
+
+    runs = {"bare": bare, "ours": ours, "nohash": without_hash(ours)}
+    wall: dict[str, list[float]] = {key: [] for key in runs}
+    for _ in range(repeat):
+        for key, function in runs.items():
+            wall[key].append(seconds(function, folder)[0])
+            shutil.rmtree(out, ignore_errors=True)
+    t = {key: statistics.median(values) for key, values in wall.items()}
+    return (
+        f"| {name} | {t['bare']:.2f} | {t['ours']:.2f} | **{t['ours'] / t['bare']:.2f}** "
+        f"| {t['nohash']:.2f} | {t['nohash'] / t['bare']:.2f} |"
+    )
+
+
 def stack_rows(slices: int, edge: int, repeat: int) -> tuple[list[str], list[str]]:
     """Timing row and memory table for a generated stack, written to and deleted from a temp folder."""
     with tempfile.TemporaryDirectory(prefix="bench-xct-") as tmp:
@@ -280,6 +372,7 @@ def stack_rows(slices: int, edge: int, repeat: int) -> tuple[list[str], list[str
                 *("xct", options, bare_tiff_slices, "tifffile", full, repeat, load_and_store),
             ),
         ]
+        timing += ["", *ZARR_HEADER, zarr_row(name, full, Path(tmp) / "timed.zarr", repeat)]
         memory = [
             "| run | stack (z, y, x) uint16 | chunk | peak RSS | RSS after imports "
             "| tracemalloc peak | time (s) |",
@@ -305,7 +398,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="runs per real file (median)")
     parser.add_argument("--repeat-stack", type=int, default=3, help="runs on the generated stack")
-    parser.add_argument("--slices", type=int, default=256, help="slices of the generated stack")
+    parser.add_argument(
+        "--slices", type=int, default=256, help="slices of the generated stack (0: none)"
+    )
     parser.add_argument("--edge", type=int, default=2048, help="slice edge in pixels")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -313,6 +408,9 @@ def main() -> None:
         child(args.child[0], Path(args.child[1]), Path(args.child[2]))
         return
     timing = time_loaders(args.repeat)
+    if not args.slices:  # real files only
+        print("\n".join(HEADER + timing))
+        return
     stack_timing, memory = stack_rows(args.slices, args.edge, args.repeat_stack)
     print("\n".join(HEADER + timing + stack_timing))
     print()
