@@ -5,16 +5,17 @@ Usage (from the repository root)::
     uv run python benchmarks/bench_loaders_ebsd_eels.py              # ../shared/data/instruments
     uv run python benchmarks/bench_loaders_ebsd_eels.py --repeat 21 --large 0   # no synthetic map
 
-For every real EBSD and EELS file: the median of ``--repeat`` runs of the bare reader call
-(orix ``io.load``, RosettaSciIO ``file_reader``, data read into memory) and of
-``fusion.loaders.load`` with its data read into memory (DM data are lazy until then), the two
-interleaved in one process after a warm-up (imports, page cache). The loader's time includes the
-sha256 of the file (provenance; files of 1 MiB or more are hashed in a background thread while
-the reader works); the last column is from separate runs with the loaders' ``sha256_of`` patched
-out (benchmark only), and the hash alone has its own column.
-The shared files are small, so the loader's fixed cost (xarray tree and metadata JSON, ~2-5 ms)
-dominates their ratio; ``--large N`` adds an N x N ``.ang`` map written by orix's own writer
-(random orientations, one phase) to show the ratio on a map of realistic size.
+For every real EBSD and EELS file: the bare reader call (orix ``io.load``, RosettaSciIO
+``file_reader``, data read into memory) against ``fusion.loaders.load`` with every channel read
+into memory (DM data are lazy until then), medians of ``--repeat`` runs interleaved in one
+process after a warm-up (imports, page cache), in the table of ``bench_loaders_sem_xct.py``
+(whose ``time_row`` this script uses): the loader with its sha256 of the file (provenance) and
+with the hash patched out (benchmark only), the hash alone, and what no loader can skip --
+building the xarray objects, writing the original metadata as JSON -- timed alone, which
+with the bare call and the hash make a floor for the ratio on one core.
+The shared files are small, so the loader's fixed cost dominates their ratio; ``--large N``
+adds an N x N ``.ang`` map written by orix's own writer (random orientations, one phase) to
+show the ratio on a map of realistic size.
 Prints a markdown table. No wall time is asserted anywhere.
 """
 
@@ -22,16 +23,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-import fusion.loaders._provenance as provenance
-from fusion.loaders import load
-from fusion.loaders._provenance import sha256_of
+from bench_loaders_sem_xct import HEADER, time_row
 
 FILES = {
     "ebsd": [
@@ -90,39 +87,6 @@ def write_large_ang(folder: Path, edge: int) -> Path:
     return path
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def measure(kind: str, path: Path, repeat: int) -> dict[str, float | str]:
-    """Median seconds of the bare call, the loader (data loaded) and hashing alone."""
-    name, bare = bare_reader(path)
-
-    def ours() -> None:
-        load(kind, path).load()
-
-    def ours_without_hash() -> None:
-        real = provenance.sha256_of, provenance.sha256_of_bytes
-        provenance.sha256_of = provenance.sha256_of_bytes = lambda _: "0" * 64
-        try:
-            ours()
-        finally:
-            provenance.sha256_of, provenance.sha256_of_bytes = real
-
-    bare(), ours()  # warm-up: imports, page cache
-    runs: dict[str, list[float]] = {"bare": [], "ours": [], "nohash": [], "hash": []}
-    for _ in range(repeat):
-        runs["bare"].append(timed(bare))
-        runs["ours"].append(timed(ours))
-        runs["nohash"].append(timed(ours_without_hash))
-        runs["hash"].append(timed(lambda: sha256_of(path)))
-    result: dict[str, float | str] = {k: statistics.median(v) for k, v in runs.items()}
-    result["reader"] = name
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -141,23 +105,17 @@ def main() -> None:
         for name in names
     ]
 
-    print(
-        "| file | bare reader | bare (ms) | loader (ms) | sha256 alone (ms) | loader / bare "
-        "| without sha256 (patched out) |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("\n".join(HEADER))
     with tempfile.TemporaryDirectory(prefix="fusion-bench-") as work:
         if args.large:
             cases.append(
                 ("ebsd", write_large_ang(Path(work), args.large), max(3, args.repeat // 3))
             )
         for kind, path, repeat in cases:
-            r = measure(kind, path, repeat)
-            bare, ours, digest = float(r["bare"]), float(r["ours"]), float(r["hash"])
-            nohash = float(r["nohash"])
+            reader, bare = bare_reader(path)
+            name = f"{kind}/{path.name}"
             print(
-                f"| {kind}/{path.name} | `{r['reader']}` | {bare * 1e3:.1f} | {ours * 1e3:.1f} "
-                f"| {digest * 1e3:.1f} | {ours / bare:.2f} | {nohash / bare:.2f} |"
+                time_row(name, kind, {}, lambda _, bare=bare: bare(), f"`{reader}`", path, repeat)
             )
 
 
