@@ -9,12 +9,13 @@ twice. This module writes the same function as a different graph:
    ``β_o − μ_o·γ_o/√(σ²_o+ε)``.
 2. **Each ConvTranspose (k = 4, s = 2, padding p) recast as a sub-pixel convolution**: an
    ordinary Conv on the *input* grid whose ``8·C_out`` output channels are the 2×2×2 output
-   phases, then a depth-to-space shuffle (Reshape → Transpose → Reshape; ONNX DepthToSpace is
-   2-D only in onnxruntime). Per axis, output voxel ``o = 2q + s`` of the transposed conv is
+   phases, then a depth-to-space shuffle (three Transposes that each move one phase axis
+   inwards, between Reshapes; ONNX DepthToSpace is 2-D only in onnxruntime). Per axis, output voxel ``o = 2q + s`` of the transposed conv is
    ``Σ_i x[i]·W[o + p − 2i]``, so with ``m = q + ⌊(s+p)/2⌋`` and ``r = (s+p) mod 2`` it reads
    ``x[m]`` through tap ``r`` and ``x[m−1]`` through tap ``r+2``: a window of
    ``K = ⌊(p+1)/2⌋ − ⌊p/2⌋ + 2`` input cells (2 for even p, 3 for odd p) starting at
-   ``⌊p/2⌋ − 1``. The padding that crops edge voxels becomes a *valid* convolution: nothing
+   ``⌊p/2⌋ − 1`` (0 for p = 2 and 3; larger p first crops that many cells from both ends of
+   the input). The padding that crops edge voxels becomes a *valid* convolution: nothing
    is padded and nothing computed is thrown away. Odd ``p`` (the last layer, p = 3) is done as
    p − 1 (a 2-tap kernel, no wasted multiply-adds) with one voxel cropped from each side after
    the shuffle.
@@ -245,7 +246,8 @@ def build_runtime_model(
         kernel, start = subpixel_kernel(layer.weight, padding)
         if start:
             ax = g.const(np.array([2, 3, 4]))
-            starts, ends = g.const(np.array([start] * 3)), g.const(np.array([2**62] * 3))
+            # p ≥ 4: the outermost ⌊p/2⌋ − 1 input cells of each side inform only cropped voxels
+            starts, ends = g.const(np.array([start] * 3)), g.const(np.array([-start] * 3))
             x = g.op("Slice", [x, starts, ends, ax])
         c_out = layer.weight.shape[1]
         inputs = [x, g.const(kernel, "w")]

@@ -68,15 +68,16 @@ def test_subpixel_graph_equals_the_transposed_conv_generator(slicegan, grid):
     assert shaped.run(["labels"], {"latent": z})[0].shape == (1, *(32 * (g - 2) for g in grid))
 
 
-@pytest.mark.parametrize("paddings", [(2, 2, 3), (2, 2, 2), (2, 3)])
-def test_even_and_odd_last_paddings_on_a_narrow_generator(rg, paddings):
+@pytest.mark.parametrize(
+    ("paddings", "grid"),
+    [((2, 2, 3), (3, 4, 5)), ((2, 2, 2), (3, 4, 5)), ((2, 3), (3, 4, 5)), ((2, 4, 5), (6, 7, 8))],
+)
+def test_other_paddings_on_a_narrow_generator(rg, paddings, grid):
     widths = (2, 6, 5, 3)[: len(paddings) + 1]
     layers = rg.random_layers(widths, paddings, seed=2, scale=2.0)
-    reference, shaped = (
-        session(rg.build_reference_model(layers)),
-        session(rg.build_runtime_model(layers)),
-    )
-    assert_same_generator(reference, shaped, latent((3, 4, 5), channels=2))
+    reference = session(rg.build_reference_model(layers))
+    shaped = session(rg.build_runtime_model(layers))
+    assert_same_generator(reference, shaped, latent(grid, channels=2))
 
 
 def test_odd_padding_is_refused_before_the_last_layer(rg):
