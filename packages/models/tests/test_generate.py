@@ -9,6 +9,7 @@ import pytest
 
 from fusion.cli import main
 from fusion.models import ShapeError, generate, latent_shape
+from fusion.models._generate import tile_for
 from fusion.registry import ModelCard
 from fusion.registry.testing import tiny_card, tiny_generator, write_registry
 from fusion.schema import validate
@@ -35,6 +36,13 @@ def test_latent_follows_the_card_size_rule():
         latent_shape(card, (100, 64, 64))
     with pytest.raises(ShapeError, match="3-D volumes"):
         latent_shape(card, (64, 64))
+
+
+def test_default_tiles_are_at_most_192_voxels_and_balanced_per_axis():
+    card = slicegan_like_card()
+    assert tile_for(card) == 8  # 32·(8 − 2) = 192 voxels
+    # 256 voxels: two windows of 6 (128 + 128), not 8 and 4 (192 + 64); small axes: one window
+    assert tile_for(card, (1, 2, 10, 34, 5)) == (6, 8, 5)
 
 
 def test_generate_is_seeded_conforms_and_records_provenance(registry):

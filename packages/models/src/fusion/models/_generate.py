@@ -34,7 +34,7 @@ from fusion.schema import FusionError
 
 from ._device import Device, open_session
 from ._genonnx import metadata, output_names, prune_outputs
-from ._tiles import tiled_channels
+from ._tiles import balanced_tile, tiled_channels
 from ._wrap import channel_array, wrap_outputs
 
 __all__ = ["ShapeError", "channels_to_run", "generate", "latent_shape", "size_rule", "tile_for"]
@@ -104,14 +104,22 @@ def size_rule(card: Any) -> tuple[int, int]:
     return int(scale), int(-offset // scale)
 
 
-def tile_for(card: Any, edge: int = AUTO_TILE_EDGE) -> int:
-    """Latent cells per tile edge whose output edge is about ``edge`` voxels.
+def tile_for(
+    card: Any, latent: Sequence[int] | None = None, edge: int = AUTO_TILE_EDGE
+) -> int | tuple[int, ...]:
+    """Latent cells per tile edge whose output edge is at most about ``edge`` voxels; with the
+    latent shape, one per space axis, balanced so that an axis's windows are equal
+    (`balanced_tile`) rather than full ones and a sliver.
 
-    SliceGAN (32·(l − 2)): 192 voxels → 8 latent cells; the overlap of 2 cells then costs 9 %
-    of the multiply-adds (6 cells, 128³ tiles: 13 %; 10 cells, 256³: 7 %).
+    SliceGAN (32·(l − 2)): 192 voxels → at most 8 latent cells; the overlap of 2 cells then
+    costs 10 % of the multiply-adds (6 cells, 128³ tiles: 13 %; 10 cells, 256³: 7 %). A 256³
+    volume (l = 10) is made as 2 × 2 × 2 tiles of 6 cells, not of 8 and 4.
     """
     scale, context = size_rule(card)
-    return max(edge // scale, 1) + context
+    most = max(edge // scale, 1) + context
+    if latent is None:
+        return most
+    return tuple(balanced_tile(n, most, context) for n in latent[2:])
 
 
 def channels_to_run(
@@ -160,8 +168,8 @@ def generate(
     tile
         Latent cells per tile edge (SliceGAN: 6 gives 128³-voxel tiles, 8 gives 192³); the
         volume is made lazily, tile by tile, when it is written, so memory is bounded by the
-        tile, not the volume. ``auto`` (default): `tile_for` the card. ``None`` makes it in
-        one pass, eagerly.
+        tile, not the volume. ``auto`` (default): `tile_for` the card and shape (192³-voxel
+        tiles at most for SliceGAN). ``None`` makes it in one pass, eagerly.
     registry, cache, offline
         As for ``fusion.registry.pull``.
     """
@@ -193,7 +201,7 @@ def generate(
         outputs = run(window)
         return {name: channel_array(card, c, outputs) for name, c in plan.items()}
 
-    tile = tile_for(card) if tile == "auto" else tile
+    tile = tile_for(card, latent.shape) if tile == "auto" else tile
     request = WrapRequest(
         ref=str(resolved.ref),
         sha256=resolved.entry.sha256,
@@ -208,5 +216,6 @@ def generate(
         values = tiled_channels(latent, channels, dtypes, scale, context, tile)
     else:
         values = channels(latent)
-    execution = {**session.provenance(), "tile_latent_cells": tile, "outputs_run": fetch}
+    cells = list(tile) if isinstance(tile, tuple) else tile
+    execution = {**session.provenance(), "tile_latent_cells": cells, "outputs_run": fetch}
     return wrap_outputs(request, execution=execution, started=started, values=values)

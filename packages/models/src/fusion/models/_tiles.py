@@ -10,14 +10,14 @@ and join without seams (checked in the tests against one-pass generation).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from itertools import product
 
 import dask
 import dask.array as da
 import numpy as np
 
-__all__ = ["latent_windows", "tiled_channels"]
+__all__ = ["balanced_tile", "latent_windows", "tiled_channels"]
 
 
 def latent_windows(length: int, tile: int, context: int) -> list[tuple[int, int]]:
@@ -39,21 +39,39 @@ def latent_windows(length: int, tile: int, context: int) -> list[tuple[int, int]
         start = end - context
 
 
+def balanced_tile(length: int, most: int, context: int) -> int:
+    """The smallest tile that covers ``length`` latent cells in as few windows as tiles of
+    ``most`` cells do: equal tiles instead of full ones and a sliver.
+
+    >>> balanced_tile(10, 8, 2), latent_windows(10, 8, 2), latent_windows(10, 6, 2)
+    (6, [(0, 8), (6, 10)], [(0, 6), (4, 10)])
+    >>> balanced_tile(34, 8, 2), balanced_tile(5, 8, 2)
+    (8, 5)
+    """
+    if length <= most:
+        return length
+    count = -(-(length - context) // (most - context))
+    return -(-(length - context) // count) + context
+
+
 def tiled_channels(
     latent: np.ndarray,
     run: Callable[[np.ndarray], Mapping[str, np.ndarray]],
     dtypes: Mapping[str, np.dtype],
     scale: int,
     context: int,
-    tile: int,
+    tile: int | Sequence[int],
 ) -> dict[str, da.Array]:
     """Lazy (z, y, x) dask arrays, one per name in ``dtypes``; each chunk of all of them comes
     from one call of ``run`` on one latent window.
 
-    ``latent`` is (1, channels, Lz, Ly, Lx); ``run(window)`` returns the (z, y, x) values of
-    every channel for that window's output (e.g. its phase labels).
+    ``latent`` is (1, channels, Lz, Ly, Lx); ``tile`` the latent cells per window edge (one
+    for all axes, or one per axis); ``run(window)`` returns the (z, y, x) values of every
+    channel for that window's output (e.g. its phase labels).
     """
-    axes = [latent_windows(n, tile, context) for n in latent.shape[2:]]
+    space = latent.shape[2:]
+    tiles = [tile] * len(space) if isinstance(tile, int) else list(tile)
+    axes = [latent_windows(n, t, context) for n, t in zip(space, tiles, strict=True)]
     blocks = {name: np.empty([len(w) for w in axes], dtype=object) for name in dtypes}
     for index in product(*(range(len(w)) for w in axes)):
         windows = [axes[i][j] for i, j in enumerate(index)]
