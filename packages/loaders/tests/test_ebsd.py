@@ -267,3 +267,36 @@ def test_hexagonal_grid_is_refused(tmp_path):
     path = _write_ang(tmp_path / "hex.ang", "HexGrid", points)
     with pytest.raises(LoaderError, match="HexGrid"):
         load("ebsd", path)
+
+
+BROKEN_HEADERS = {
+    "symmetry": ("# Symmetry              43", "# Symmetry              xx", "must be of type"),
+    "lattice": ("# LatticeConstants      3.595 3.595 3.595", "# LatticeConstants abc", "float"),
+    "cut": (None, None, ""),  # the header ends in the middle of the phase list, no data
+    "name": ("# MaterialName    austenite/austenite", "# Mat\x00", "broken header.*1 names"),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN_HEADERS))
+def test_an_ang_with_a_broken_header_is_refused_in_one_line(broken, instruments, tmp_path):
+    from fusion.cli import main as fusion_main
+
+    text = (instruments / "ebsd" / "sdss_ferrite_austenite.ang").read_text(encoding="utf-8")
+    old, new, problem = BROKEN_HEADERS[broken]
+    text = "\n".join(text.splitlines()[:20]) + "\n" if old is None else text.replace(old, new, 1)
+    path = tmp_path / f"broken-{broken}.ang"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LoaderError, match=problem) as info:
+        load("ebsd", path)
+    assert path.name in str(info.value)
+    out = tmp_path / "never.zarr"
+    assert fusion_main(["load", "ebsd", str(path), "-o", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_a_phase_name_orix_does_not_take_is_refused(instruments, tmp_path):
+    text = (instruments / "ebsd" / "sdss_ferrite_austenite.ang").read_text(encoding="utf-8")
+    path = tmp_path / "nameless.ang"  # orix would give phase 1 the name of phase 2
+    path.write_text(text.replace("austenite/austenite", "", 2), encoding="utf-8")
+    with pytest.raises(LoaderError, match=r"nameless\.ang: broken header: phase 1 has an empty"):
+        load("ebsd", path)

@@ -85,6 +85,40 @@ def refuse_unsupported_grid(path: Path, header: list[str]) -> None:
         )
 
 
+def check_phase_blocks(path: Path, header: list[str]) -> None:
+    """Refuse an ``.ang`` header whose phase blocks orix would pair up wrongly.
+
+    orix collects the ``# Phase``, ``MaterialName``, ``Symmetry`` and ``LatticeConstants``
+    lines of the header into lists and pairs them by position: where one block lacks a line,
+    or has a name orix does not take (not starting with A-z, 0-9 or a space), the names and
+    symmetries of the next phases shift onto the wrong ids; an empty name shifts the names of
+    the next phases too, when orix builds its phase list. The header is read here with orix's
+    own parser and refused when its lists differ in length or a name is empty.
+    """
+    if path.suffix.lower() != ".ang":
+        return
+    from orix.io.plugins.ang import _get_phases_from_header  # the parser io.load uses
+
+    try:
+        phases, _ = _get_phases_from_header(header)
+    except Exception:  # orix fails on this header in io.load too, with its own message
+        return
+    counts = {key: len(phases[key]) for key in ("ids", "names", "point_groups")}
+    counts["lattice constants"] = len(phases["lattice_constants"])
+    if len(set(counts.values())) > 1:
+        found = ", ".join(f"{n} {key}" for key, n in counts.items())
+        raise LoaderError(
+            f"{path}: broken header: the phase blocks are incomplete (orix reads {found}); "
+            "each phase needs a MaterialName, Symmetry and LatticeConstants line"
+        )
+    for pid, name in zip(phases["ids"], phases["names"], strict=True):
+        if not name:
+            raise LoaderError(
+                f"{path}: broken header: phase {pid} has an empty MaterialName "
+                "(orix would give it the name of the next phase)"
+            )
+
+
 def read_crystal_map(path: Path) -> Any:
     """orix's `CrystalMap`; phase names kept verbatim; reader warnings re-raised as ours."""
     from orix import io

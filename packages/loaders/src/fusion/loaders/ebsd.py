@@ -41,6 +41,7 @@ from ._base import LoaderError
 from ._build import dataset
 from ._ebsdread import (
     Grid,
+    check_phase_blocks,
     compare_header,
     find_grid,
     grid_step_um,
@@ -154,6 +155,7 @@ class EbsdLoader:
         """
         header = read_header(path)
         refuse_unsupported_grid(path, header)
+        check_phase_blocks(path, header)
         with (
             record_load(voxel_size_um=voxel_size_um) as record,
             Digest(path) as digest,  # hashed while orix reads
