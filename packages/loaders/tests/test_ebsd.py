@@ -272,7 +272,7 @@ def test_hexagonal_grid_is_refused(tmp_path):
 BROKEN_HEADERS = {
     "symmetry": ("# Symmetry              43", "# Symmetry              xx", "must be of type"),
     "lattice": ("# LatticeConstants      3.595 3.595 3.595", "# LatticeConstants abc", "float"),
-    "cut": (None, None, ""),  # the header ends in the middle of the phase list, no data
+    "cut": (None, None, "orix cannot read it"),  # the header ends inside the phase list
     "name": ("# MaterialName    austenite/austenite", "# Mat\x00", "broken header.*1 names"),
 }
 
