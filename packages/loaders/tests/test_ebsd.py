@@ -300,3 +300,18 @@ def test_a_phase_name_orix_does_not_take_is_refused(instruments, tmp_path):
     path.write_text(text.replace("austenite/austenite", "", 2), encoding="utf-8")
     with pytest.raises(LoaderError, match=r"nameless\.ang: broken header: phase 1 has an empty"):
         load("ebsd", path)
+
+
+@quiet
+def test_points_in_any_order_land_on_the_same_grid(instruments, tmp_path):
+    """Scans write points in raster order (reshaped); any other order is scattered."""
+    source = instruments / "ebsd" / "sdss_ferrite_austenite.ang"
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = [line for line in lines if line.startswith("#")]
+    data = [line for line in lines if not line.startswith("#")]
+    order = np.random.default_rng(0).permutation(len(data))
+    shuffled = tmp_path / "shuffled.ang"
+    shuffled.write_text("".join(header + [data[i] for i in order]), encoding="utf-8")
+    ordered, scattered = (load("ebsd", p)["ebsd"].to_dataset() for p in (source, shuffled))
+    for name, channel in ordered.data_vars.items():
+        np.testing.assert_array_equal(channel.values, scattered[name].values, err_msg=name)

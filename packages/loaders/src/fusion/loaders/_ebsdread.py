@@ -33,6 +33,8 @@ class Grid:
     """(dy, dx) in the file's scan unit."""
     origin: tuple[float, float]
     """(y0, x0) in the file's scan unit."""
+    raster: bool = False
+    """The points are the grid's nodes in row-major order (as scans write them)."""
 
 
 def read_header(path: Path) -> list[str]:
@@ -154,12 +156,15 @@ def find_grid(path: Path, xmap: Any) -> Grid:
     fy, fx = (y - uy[0]) / dy, (x - ux[0]) / dx
     iy, ix = np.rint(fy).astype(np.int64), np.rint(fx).astype(np.int64)
     off = max(np.abs(fy - iy).max(), np.abs(fx - ix).max())
-    if off > GRID_TOLERANCE or np.bincount(iy * ux.size + ix, minlength=n).max() > 1:
+    node = iy * ux.size + ix
+    if off > GRID_TOLERANCE or np.bincount(node, minlength=n).max() > 1:
         raise LoaderError(
             f"{path}: points are not on a square grid of step {dy:g} x {dx:g} "
             f"(largest distance from a grid node {off:.3g} steps, or repeated nodes)"
         )
-    return Grid(iy, ix, (uy.size, ux.size), (float(dy), float(dx)), (float(uy[0]), float(ux[0])))
+    raster = bool(np.array_equal(node, np.arange(n)))
+    step, origin = (float(dy), float(dx)), (float(uy[0]), float(ux[0]))
+    return Grid(iy, ix, (uy.size, ux.size), step, origin, raster)
 
 
 def compare_header(path: Path, header: list[str], grid: Grid) -> None:

@@ -225,7 +225,12 @@ def _settings(header: list[str], suffix: str) -> dict[str, Any]:
 
 
 def _on_grid(values: np.ndarray, grid: Grid) -> np.ndarray:
-    """Scatter per-point values (n, ...) onto the (1, ny, nx, ...) grid."""
+    """Scatter per-point values (n, ...) onto the (1, ny, nx, ...) grid.
+
+    ``values`` must be the caller's own array: points in raster order are only reshaped.
+    """
+    if grid.raster:
+        return values.reshape(grid.shape + values.shape[1:])[np.newaxis]
     out = np.empty(grid.shape + values.shape[1:], dtype=values.dtype)
     out[grid.iy, grid.ix] = values
     return out[np.newaxis]
@@ -279,8 +284,9 @@ def _orientation_channel(
 ) -> xr.Variable:
     """Crystal-to-sample unit quaternions: orix's sample-to-crystal rotations, conjugated."""
     quat = np.array(xmap.rotations.data, dtype=np.float64)
-    quat[:, 1:] *= -1.0  # conjugate: sample-to-crystal -> crystal-to-sample
-    quat[quat[:, 0] < 0] *= -1.0  # q and -q are one rotation; store w >= 0
+    sign = np.where(quat[:, 0] < 0, -1.0, 1.0)  # q and -q are one rotation; store w >= 0
+    quat[:, 0] *= sign
+    quat[:, 1:] *= -sign[:, np.newaxis]  # conjugate: sample-to-crystal -> crystal-to-sample
     quat[~np.asarray(xmap.is_indexed)] = np.nan
     suffix = path.suffix.lower()
     statement = next((line for line in header if line.startswith("Euler angles refer")), "")
