@@ -314,10 +314,12 @@ def find_data_zone(image: np.ndarray, search: float = 0.25) -> int | None:
     start = int(image.shape[0] * (1 - search))
     bottom = image[start:]
     width = image.shape[1]  # fractions of a row as numpy's mean computes them, without floats
-    dark = np.count_nonzero(bottom == 0, axis=1) / width >= 0.95
-    light = np.count_nonzero(bottom >= 0.9 * np.iinfo(image.dtype).max, axis=1) / width >= 0.5
-    rows = np.flatnonzero(dark[:-1] & light[1:])
-    return start + int(rows[0]) if rows.size else None
+    dark = np.count_nonzero(bottom[:-1] == 0, axis=1) / width >= 0.95
+    threshold = 0.9 * np.iinfo(image.dtype).max
+    for row in np.flatnonzero(dark):  # few rows are black: test only the row below each
+        if np.count_nonzero(bottom[row + 1] >= threshold) / width >= 0.5:
+            return start + int(row)
+    return None
 
 
 # -- values --------------------------------------------------------------------------------------
