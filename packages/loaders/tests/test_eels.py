@@ -233,3 +233,25 @@ def test_large_dm_files_stay_lazy(monkeypatch, instruments, eels):
     lazy = load("eels", instruments / "eels" / "EELS_SI.dm4")["eels"].to_dataset()
     assert lazy.spectrum.chunks is not None
     np.testing.assert_array_equal(lazy.spectrum.values, eels("EELS_SI.dm4")[0].spectrum.values)
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {"a": [1, 2.5, 3], "b": [1, 2], "c": [0.1] * 5000, "d": [1] * 4097},
+        {"e": [float("nan"), 1], "f": [2**70], "g": [2**70, 1.5], "h": [True, 1], "i": []},
+        {"nested": {"j": [[1.5, 2]], "k": (1, 2)}},
+    ],
+)
+def test_dm_tag_lists_are_kept_as_numpy_arrays_would_be(tags):
+    from fusion.loaders._provenance import original_metadata
+    from fusion.loaders.eels import _as_arrays
+
+    def via_numpy(tree):
+        if isinstance(tree, dict):
+            return {key: via_numpy(value) for key, value in tree.items()}
+        if isinstance(tree, list) and tree and set(map(type, tree)) <= {int, float}:
+            return np.asarray(tree)
+        return tree
+
+    assert original_metadata(_as_arrays(tags)) == original_metadata(via_numpy(tags))

@@ -315,15 +315,26 @@ def _attrs(signal: dict[str, Any]) -> dict[str, Any]:
 
 
 _NUMBERS = {int, float}
+ARRAY_LIMIT = 4096
+"""Longest array `fusion.loaders._provenance.jsonable` keeps as numbers."""
 
 
 def _as_arrays(tree: Any) -> Any:
-    """DM tag arrays (lists of numbers) as numpy arrays, kept by `original_metadata` up to its
-    array size limit; per-readout lists such as ``Saturation fraction`` grow with the scan."""
+    """DM tag arrays (lists of numbers) as `original_metadata` keeps numpy arrays: up to its
+    array size limit (`ARRAY_LIMIT` values) as numbers, beyond it as ``"<array (n,)>"``;
+    per-readout lists such as ``Saturation fraction`` grow with the scan.
+
+    Lists of one type stay lists (mixed ones go through numpy, which makes them floats): the
+    same JSON as converting every list to an array and back, without the round trip.
+    """
     if isinstance(tree, Mapping):
         return {key: _as_arrays(value) for key, value in tree.items()}
-    if isinstance(tree, list) and tree and set(map(type, tree)) <= _NUMBERS:
-        return np.asarray(tree)
+    if isinstance(tree, list) and tree:
+        types = set(map(type, tree))
+        if types <= _NUMBERS:
+            if len(tree) > ARRAY_LIMIT:
+                return f"<array {(len(tree),)}>"
+            return np.asarray(tree).tolist() if len(types) == 2 else tree  # rare: mixed
     return tree
 
 
