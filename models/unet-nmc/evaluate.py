@@ -204,7 +204,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--micrographs", default=str(DEFAULT_MICROGRAPHS))
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--onnx", default=None)
-    parser.add_argument("--out", default=None, help="write the results as JSON here")
+    parser.add_argument(
+        "--out", default=None, help="write the results as JSON here (other predictors kept)"
+    )
     args = parser.parse_args(argv)
     micrographs = Path(args.micrographs)
     dataset = heldout_renderings(micrographs)
@@ -225,8 +227,10 @@ def main(argv: list[str] | None = None) -> None:
                     f"      {g}: mean IoU {m['mean_iou']:.4f} band {m['band_mean_iou']:.4f} "
                     f"BF1 {m['boundary_f1']:.4f}"
                 )
-    if args.out:
-        Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    if args.out:  # predictors already in the file and not rerun are kept
+        out = Path(args.out)
+        kept = json.loads(out.read_text()) if out.exists() else {}
+        out.write_text(json.dumps(kept | results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
