@@ -10,9 +10,10 @@ Writes, next to this file (or beside ``--out``):
 
 - ``slicegan-nmc.onnx``: the generator as `runtime_graph` builds it (BatchNorm folded, each
   ConvTranspose3d as a sub-pixel Conv3d + depth-to-space, no ConvTranspose, no Softmax node).
-  Input ``latent`` float32 (batch, nz, lz, ly, lx), dynamic batch and spatial axes. Outputs
-  ``labels`` uint8 (batch, 32(lz−2), 32(ly−2), 32(lx−2)), the argmax over phases, and
-  ``probabilities`` float32 (batch, phases, 32(lz−2), …), the softmax over phases. The model
+  Input ``latent`` float32 (batch, nz, lz, ly, lx), dynamic batch and spatial axes. Outputs,
+  in this order: ``probabilities`` float32 (batch, phases, 32(lz−2), 32(ly−2), 32(lx−2)), the
+  softmax over phases (output 0, as in the plain export), and ``labels`` uint8 (batch,
+  32(lz−2), …), the argmax over phases. The model
   metadata ``fusion.argmax_of = labels=probabilities`` tells the runtime that it may fetch
   ``labels`` alone (and prune the softmax) when the card asks for the argmax of
   ``probabilities``. Weights are embedded (one file, no ``.onnx.data``).

@@ -229,11 +229,13 @@ def _crop(g: _Graph, x: str, first_axis: int, out: str | None = None) -> str:
 
 def build_runtime_model(
     layers: Sequence[Layer],
-    outputs: Sequence[str] = ("labels", "probabilities"),
+    outputs: Sequence[str] = ("probabilities", "labels"),
     labels_dtype: str = "uint8",
 ) -> onnx.ModelProto:
     """The generator as a sub-pixel ONNX graph: input ``latent`` (B, nz, lz, ly, lx); outputs
-    any of ``labels`` (B, Z, Y, X) uint8 and ``probabilities`` (B, P, Z, Y, X) float32."""
+    any of ``probabilities`` (B, P, Z, Y, X) float32 and ``labels`` (B, Z, Y, X) uint8, in the
+    order given (probabilities first by default: code that reads output 0 as the
+    probabilities of the plain export keeps working)."""
     g = _Graph()
     x = "latent"
     crop = False
