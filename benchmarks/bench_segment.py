@@ -19,7 +19,6 @@ Usage (from the repository root, after models/unet-nmc/export.py; the training v
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import os
@@ -30,7 +29,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 import yaml
 
 from fusion.models import open_session
@@ -38,6 +36,7 @@ from fusion.models._preprocess import normaliser
 from fusion.models._segment import segment_image
 from fusion.registry import ModelCard
 from fusion.schema import write
+from fusion.schema.testing import grey_image_tree
 
 REPO = Path(__file__).resolve().parents[1]
 UNET = REPO / "models" / "unet-nmc"
@@ -134,7 +133,7 @@ def memory(args, checkpoint: Path, folder: Path) -> list[str]:
     raw = sem_like(size)
     grey = np.round(raw * 60000).astype(np.uint16)[np.newaxis]  # a 16-bit SEM image
     dataset = folder / "sem.zarr"
-    write(_sem_tree(grey), dataset)
+    write(grey_image_tree(grey, 0.01, title="benchmark SEM image"), dataset)
     registry = temporary_registry(folder)
     env = {**os.environ, "FUSION_CACHE": str(folder / "cache")}
     start = time.perf_counter()
@@ -157,23 +156,6 @@ def memory(args, checkpoint: Path, folder: Path) -> list[str]:
         f"| the image itself: {size}² uint16 / float32 | {size * size * 2 / 2**20:.0f} / "
         f"{size * size * 4 / 2**20:.0f} MiB | |",
     ]
-
-
-def _sem_tree(grey: np.ndarray) -> xr.DataTree:
-    """A minimal conforming SEM dataset around a (1, M, M) uint16 image, 10 nm pixels."""
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    attrs = {"long_name": "SE intensity", "units": "1", "modality": "SEM",
-             "origin": "measured", "provenance": "made"}  # fmt: skip
-    coords = {
-        d: (d, 0.01 * np.arange(n), {"units": "um"}) for d, n in zip("zyx", grey.shape, strict=True)
-    }
-    image = xr.Dataset({"intensity": (("z", "y", "x"), grey, attrs)}, coords=coords)
-    made = {"type": "derive", "software": {"name": "bench_segment", "version": "1"},
-            "started": now, "ended": now, "generated": ["/image/intensity"]}  # fmt: skip
-    root = {"schema": "fusion/0.2", "title": "benchmark SEM image", "sample": {"material": "NMC"},
-            "created": now, "modified": now,
-            "provenance": {"entities": {}, "agents": {}, "activities": {"made": made}}}  # fmt: skip
-    return xr.DataTree.from_dict({"/": xr.Dataset(attrs={"fusion": root}), "/image": image})
 
 
 def main() -> None:

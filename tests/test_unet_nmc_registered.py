@@ -13,6 +13,7 @@ import xarray as xr
 from fusion.cli import main
 from fusion.registry import load_registry
 from fusion.schema import validate, write
+from fusion.schema.testing import grey_image_tree
 
 REPO = Path(__file__).resolve().parent.parent
 UNET = REPO / "models" / "unet-nmc"
@@ -33,21 +34,6 @@ def render():
     return module
 
 
-def sem_dataset(grey: np.ndarray, pixel_um: float) -> xr.DataTree:
-    """A conforming one-image SEM dataset around a (y, x) array."""
-    now = "2026-12-02T00:00:00+00:00"
-    attrs = {"long_name": "SE intensity", "units": "1", "modality": "SEM", "origin": "measured",
-             "provenance": "render"}  # fmt: skip
-    coords = {d: (d, pixel_um * np.arange(n), {"units": "um"}) for d, n in zip("zyx", (1, *grey.shape), strict=True)}  # fmt: skip
-    image = xr.Dataset({"intensity": (("z", "y", "x"), grey[np.newaxis], attrs)}, coords=coords)
-    render = {"type": "derive", "software": {"name": "render.py", "version": "1"},
-              "started": now, "ended": now, "generated": ["/image/intensity"]}  # fmt: skip
-    root = {"schema": "fusion/0.2", "title": "held-out rendering", "sample": {"material": "NMC"},
-            "created": now, "modified": now,
-            "provenance": {"entities": {}, "agents": {}, "activities": {"render": render}}}  # fmt: skip
-    return xr.DataTree.from_dict({"/": xr.Dataset(attrs={"fusion": root}), "/image": image})
-
-
 def test_registered_card_names_the_shipped_file_and_its_metrics():
     entry = load_registry(REPO / "registry.yaml").registry.models["unet-nmc"]
     version = entry.versions[entry.latest]
@@ -66,7 +52,7 @@ def test_segments_a_held_out_rendering_better_than_a_threshold(render, micrograp
     image = render.render_sem(labels, seed=11)
     grey = np.round(image * 50000 + 1000).astype(np.uint16)  # any linear detector scale
     source = tmp_path / "rendering.zarr"
-    write(sem_dataset(grey, 0.01), source)
+    write(grey_image_tree(grey, 0.01, title="held-out rendering"), source)
     out = tmp_path / "seg.zarr"
     assert main(["segment", "model:unet-nmc", str(source), "-o", str(out), "--device", "cpu"]) == 0
     tree = xr.open_datatree(out, engine="zarr")

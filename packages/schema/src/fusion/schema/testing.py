@@ -1,12 +1,44 @@
-"""Assertions for downstream test suites: ``from fusion.schema.testing import assert_conforms``."""
+"""Assertions and a small builder for downstream test suites and benchmarks:
+``from fusion.schema.testing import assert_conforms, grey_image_tree``."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+import numpy as np
+import xarray as xr
+
 from ._validate import validate
 
-__all__ = ["assert_conforms", "assert_finding"]
+__all__ = ["assert_conforms", "assert_finding", "grey_image_tree"]
+
+
+def grey_image_tree(
+    grey: np.ndarray, pixel_um: float, *, modality: str = "SEM", title: str = "grey image"
+) -> xr.DataTree:
+    """A minimal conforming dataset: one ``intensity`` channel (units 1, origin measured) on
+    (z, y, x) in group ``/image``, made by one ``derive`` activity. ``grey`` is (y, x) or
+    (z, y, x); voxels are ``pixel_um`` on every axis.
+
+    >>> tree = grey_image_tree(np.zeros((4, 5), np.uint16), 0.01)
+    >>> tree["image"]["intensity"].shape, validate(tree, level="data").ok
+    ((1, 4, 5), True)
+    """
+    values = grey if grey.ndim == 3 else grey[np.newaxis]
+    now = "2026-01-01T00:00:00+00:00"
+    attrs = {"long_name": f"{modality} intensity", "units": "1", "modality": modality,
+             "origin": "measured", "provenance": "make"}  # fmt: skip
+    coords = {
+        d: (d, pixel_um * np.arange(n), {"units": "um"})
+        for d, n in zip("zyx", values.shape, strict=True)
+    }
+    image = xr.Dataset({"intensity": (("z", "y", "x"), values, attrs)}, coords=coords)
+    make = {"type": "derive", "software": {"name": "fusion.schema.testing", "version": "1"},
+            "started": now, "ended": now, "generated": ["/image/intensity"]}  # fmt: skip
+    root = {"schema": "fusion/0.2", "title": title, "sample": {"material": "unspecified"},
+            "created": now, "modified": now,
+            "provenance": {"entities": {}, "agents": {}, "activities": {"make": make}}}  # fmt: skip
+    return xr.DataTree.from_dict({"/": xr.Dataset(attrs={"fusion": root}), "/image": image})
 
 
 def assert_conforms(target: Any, level: Literal["metadata", "data"] = "data") -> None:
