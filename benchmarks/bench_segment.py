@@ -168,6 +168,11 @@ def main() -> None:
     args = parser.parse_args()
     record = json.loads((UNET / "export.json").read_text())
     checkpoint = args.checkpoint or UNET / "checkpoints" / record["checkpoint"]
+    if not checkpoint.is_file():
+        raise SystemExit(
+            f"{checkpoint} is gone (training keeps its newest checkpoints only): export again, "
+            "or pass --checkpoint with the file unet-nmc.onnx was exported from"
+        )
     print(f"weights: {checkpoint.name} (iteration {record['iteration']}), {args.threads} threads")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
