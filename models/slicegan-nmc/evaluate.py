@@ -5,7 +5,7 @@ Usage (from the repository root, in the project environment; no torch needed)::
     uv run python models/slicegan-nmc/evaluate.py --onnx models/slicegan-nmc/slicegan-nmc.onnx
 
 For each seed a volume of ``--size``³ voxels is generated (tiled, exact; see fusion.models) and
-compared with the 2D training image. For a statistically isotropic structure every axis of the
+compared with the 2D training image, at the stride the model was trained on. For a statistically isotropic structure every axis of the
 volume should match the image's statistics (averaged over its two axes):
 
 - volume fraction of each phase: |generated − image| ≤ 0.01;
@@ -37,6 +37,15 @@ IMAGE = (
 PHASES = {0: "pore", 1: "NMC", 2: "CBD"}
 TARGETS = {"fraction_abs": 0.01, "surface_rel": 0.10, "s2_rms": 0.02}
 NZ, SCALE, CONTEXT = 16, 32, 2
+
+
+def training_stride(onnx: Path) -> int:
+    """The `image_stride` the exported checkpoint was trained with (1 for older exports)."""
+    record = onnx.with_name("export.json")
+    if not record.exists():
+        return 1
+    config = json.loads(record.read_text()).get("train_config") or {}
+    return int(config.get("image_stride", 1))
 
 
 def image_statistics(image: np.ndarray) -> dict:
@@ -91,9 +100,14 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--image", type=Path, default=IMAGE)
+    parser.add_argument(
+        "--image-stride", type=int, default=None,
+        help="compare with every n-th image pixel (default: the training's, from export.json)",
+    )  # fmt: skip
     args = parser.parse_args()
 
-    image = tifffile.imread(args.image)[0].astype(np.uint8)
+    stride = args.image_stride or training_stride(args.onnx)
+    image = tifffile.imread(args.image)[0].astype(np.uint8)[::stride, ::stride]
     session = open_session(args.onnx, "auto")
     start = time.perf_counter()
     volumes = [volume_statistics(generate_volume(session, args.size, s)) for s in args.seeds]
