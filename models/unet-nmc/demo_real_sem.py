@@ -5,7 +5,8 @@ Usage (project env: onnxruntime, tifffile, Pillow)::
     uv run python models/unet-nmc/demo_real_sem.py                       # unet-nmc.onnx -> figures/
     uv run python models/unet-nmc/demo_real_sem.py --onnx /tmp/x.onnx --out-dir /tmp/fig
 
-No labels exist for these images, so this is a picture and not a metric. The image is shown on the left,
+First, in domain: a held-out SEM rendering with its true labels, the U-Net and Otsu. Then the
+real images: no labels exist for these, so this is a picture and not a metric. The image is shown on the left,
 and the U-Net labels (pore black, NMC white, CBD orange) and 3-level Otsu on the right. Inputs: page 0 of the
 Zeiss Auriga FIB-SEM stack (InLens, 12.3 nm px) and the Zeiss Merlin 1k image with its burned-in data
 zone (rows 691-767) cut off. The FEI Helios file is skipped: its pixels were blanked upstream.
@@ -27,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from baselines import otsu_segment  # noqa: E402
 from evaluate import make_predictor  # noqa: E402
-from render import scale_range  # noqa: E402
+from render import heldout_renderings, scale_range  # noqa: E402
 
 SEM_DIR = HERE.parents[2] / "shared" / "data" / "instruments" / "sem"
 COLOURS = np.array([[0, 0, 0], [235, 235, 235], [230, 140, 30]], np.uint8)  # pore, NMC, CBD
@@ -48,6 +49,17 @@ def normalise(image: np.ndarray, binning: int) -> np.ndarray:
     return scale_range(image)
 
 
+def heldout_panel(predict, out: Path) -> None:
+    """In-domain comparison: a held-out SEM rendering (default parameters), its true labels,
+    the U-Net and 3-level Otsu."""
+    name, image, labels = heldout_renderings(HERE.parents[2] / "shared" / "data" / "micrographs")[0]
+    image = scale_range(image)
+    grey = np.repeat((image * 255).astype(np.uint8)[..., None], 3, axis=-1)
+    panels = [grey, COLOURS[labels], COLOURS[predict(image)], COLOURS[otsu_segment(image)]]
+    Image.fromarray(np.concatenate(panels, axis=1)).save(out)
+    print(f"{out}: {name} {image.shape}: image, truth, U-Net, Otsu")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--onnx", default=str(HERE / "unet-nmc.onnx"))
@@ -56,6 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     predict = make_predictor("onnx", HERE, None, args.onnx)
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    heldout_panel(predict, args.out_dir / "heldout-sem-rendering.png")
     for name in ("ZEISS_SEM_multipage.tif", "test_tiff_Zeiss_SEM_1k.tif"):
         image = normalise(load_real(name), args.bin)
         grey = np.repeat((image * 255).astype(np.uint8)[..., None], 3, axis=-1)

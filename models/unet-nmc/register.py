@@ -5,7 +5,7 @@ Usage (project environment, after export.py and evaluate.py)::
     uv run python models/unet-nmc/register.py --version 0.1.0
 
 Reads ``card.yaml`` (the hand-written card), ``results/heldout-eval.json`` (written by
-``evaluate.py otsu rf onnx --out ...``) and the exported ``unet-nmc.onnx`` and
+``evaluate.py otsu rf onnx --out ...``), ``results/ceiling.json`` (``ceiling.py``) and the exported ``unet-nmc.onnx`` and
 ``test-tensors.npz``. Metrics are the U-Net's on the pooled held-out renderings, each named
 with the baselines' values in its description so the card shows the comparison.
 """
@@ -43,8 +43,13 @@ def metrics(results: dict, model: str = "onnx") -> list[dict]:
          "description": f"IoU of {p} on {where}{versus('iou', p)}"}
         for p in PHASES
     ]  # fmt: skip
+    ceiling = json.loads((HERE / "results" / "ceiling.json").read_text())["evaluation-set"]
     for key, text in [
-        ("mean_iou", "mean IoU over the three phases"),
+        (
+            "mean_iou",
+            "mean IoU over the three phases (a noise-free oracle that sees the true "
+            f"labels through each rendering's probe blur reaches {ceiling['mean_iou']:.3f})",
+        ),
         ("band_mean_iou", "mean IoU within 2 px of a true label change (the boundary band)"),
         ("boundary_f1", "boundary F1 (boundary pixels matched within 2 px)"),
     ]:
