@@ -7,13 +7,13 @@ import fcntl
 import hashlib
 import os
 import pty
-import re
 import struct
 import subprocess
 import termios
 from pathlib import Path
 
 import pytest
+import yaml
 from registry_helpers import dataset_version, make_blob, pull_command, write_registry
 
 import fusion.registry._cache as cache_module
@@ -182,7 +182,8 @@ def test_the_default_registry_is_the_checkout(capsys):
     """`uv run fusion-pull dataset:nmc-demo` from the repository root."""
     assert pull_main(["dataset:nmc-demo"]) == 0
     path = Path(capsys.readouterr().out.splitlines()[-1])
-    pinned = re.search(r"sha256: ([0-9a-f]{64})", (REPO / "registry.yaml").read_text())[1]
+    entry = yaml.safe_load((REPO / "registry.yaml").read_text())["datasets"]["nmc-demo"]
+    pinned = entry["versions"][entry["latest"]]["sha256"]
     assert path.name == f"{pinned}.zip"
     assert hashlib.sha256(path.read_bytes()).hexdigest() == pinned
     assert str(path).startswith(os.environ["FUSION_CACHE"])
