@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import version
 from typing import Any
@@ -281,9 +282,14 @@ def segment(
     def run(window: np.ndarray) -> np.ndarray:
         return session.session.run(None, {input_name: window})[0]
 
+    lock = threading.Lock()  # one slice at a time: each run uses every core; memory: one band
+
     def label_slice(z: int) -> np.ndarray:
-        image = prepare(np.asarray(grey.isel(z=z).values))
-        labels = segment_image(image, run, tile=tile, overlap=overlap, step=step, progress=progress)
+        with lock:
+            image = prepare(np.asarray(grey.isel(z=z).values))
+            labels = segment_image(
+                image, run, tile=tile, overlap=overlap, step=step, progress=progress
+            )
         return labels[np.newaxis].astype(out_channel.dtype, copy=False)
 
     labels = _lazy_stack(label_slice, grey.shape, np.dtype(out_channel.dtype))
