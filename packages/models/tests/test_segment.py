@@ -202,3 +202,18 @@ def test_registry_check_wraps_a_segmentation_model(registry):
     assert report.ok, str(report)
     (seg,) = [r for r in report.results if "tinyseg" in r.entry]
     assert any("runtime" in passed for passed in seg.passed)
+
+
+def test_a_stack_is_labelled_slice_by_slice_with_progress_over_the_whole_stack(registry):
+    from fusion.schema.testing import grey_image_tree
+
+    stack = np.random.default_rng(5).integers(0, 4000, (3, 40, 70), dtype=np.uint16)
+    calls = []
+    out = segment(grey_image_tree(stack, 0.01), "model:tinyseg", registry=registry,
+                  device="cpu", tile=32, overlap=16, progress=lambda d, t: calls.append((d, t)))  # fmt: skip
+    phase = out["image"]["phase"]
+    assert phase.chunks[0] == (1, 1, 1)
+    values = phase.values  # computed now
+    assert values.shape == stack.shape
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and calls[-1][0] == calls[-1][1] == len(calls)

@@ -13,6 +13,7 @@ by the image, and a stack of slices is labelled slice by slice, lazily, as it is
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -241,7 +242,7 @@ def segment(
     tile, overlap
         Tile side and overlap in pixels (multiples of the model's size step).
     progress
-        Called as ``progress(tiles_done, tiles_total)`` per slice.
+        Called as ``progress(tiles_done, tiles_total)``, counted over every slice.
 
     Returns
     -------
@@ -282,13 +283,19 @@ def segment(
     def run(window: np.ndarray) -> np.ndarray:
         return session.session.run(None, {input_name: window})[0]
 
+    tiles_done = itertools.count(1)  # over the whole stack, whatever order slices run in
+
+    def stack_progress() -> Progress:
+        n = grey.sizes["z"]
+        return None if progress is None else lambda _, t: progress(next(tiles_done), n * t)
+
     lock = threading.Lock()  # one slice at a time: each run uses every core; memory: one band
 
     def label_slice(z: int) -> np.ndarray:
         with lock:
             image = prepare(np.asarray(grey.isel(z=z).values))
             labels = segment_image(
-                image, run, tile=tile, overlap=overlap, step=step, progress=progress
+                image, run, tile=tile, overlap=overlap, step=step, progress=stack_progress()
             )
         return labels[np.newaxis].astype(out_channel.dtype, copy=False)
 
