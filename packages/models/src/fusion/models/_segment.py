@@ -192,22 +192,9 @@ def find_grey_channel(tree: xr.DataTree, channel: str | None = None) -> tuple[st
 
 def open_tree(location: str | os.PathLike[str], storage_options: Mapping[str, Any] | None):
     """A fused dataset opened lazily (dask chunks as stored) from a folder, zip or URL."""
-    import zarr
+    from fusion.schema import open_group
 
-    target = os.fspath(location)
-    if target.endswith(".zip") and "://" not in target:
-        if not os.path.isfile(target):
-            raise FileNotFoundError(f"no such file: {target}")
-        store: Any = zarr.storage.ZipStore(target, mode="r")
-    elif "://" in target:
-        store = zarr.storage.FsspecStore.from_url(
-            target, storage_options=dict(storage_options or {}), read_only=True
-        )
-    else:
-        if not os.path.isdir(target):
-            raise FileNotFoundError(f"no such dataset folder: {target}")
-        store = target
-    return xr.open_datatree(store, engine="zarr", chunks={})
+    return xr.open_datatree(open_group(location, storage_options).store, engine="zarr", chunks={})
 
 
 def segment(

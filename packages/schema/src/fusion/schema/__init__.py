@@ -1,8 +1,9 @@
 """fusion.schema: the fused multi-modal voxel dataset format.
 
 Pydantic models of all metadata (`RootAttrs`, `ChannelAttrs`, `Provenance`, ...), the
-validator (`validate`), the atomic writer (`write`), the example dataset (`make_example`), the
-JSON Schema export, and the ``.fusion`` accessors on xarray objects (registered on import).
+validator (`validate`), the atomic writer (`write`), the reader's side of it (`open_group`: a
+folder, ``.zip`` or fsspec URL as a read-only zarr group, the one place paths become stores),
+the example dataset (`make_example`), the JSON Schema export, and the ``.fusion`` accessors on xarray objects (registered on import).
 """
 
 from importlib.metadata import version as _version
@@ -18,6 +19,7 @@ from ._errors import (
 from ._example import make_example
 from ._jsonschema import json_schemas, write_json_schemas
 from ._report import CODES, Finding, ValidationReport
+from ._source import open_group
 from ._validate import validate
 from ._versions import SUPPORTED_SCHEMAS
 from ._write import write
@@ -65,6 +67,7 @@ __all__ = [
     "__version__",
     "json_schemas",
     "make_example",
+    "open_group",
     "validate",
     "write",
     "write_json_schemas",
