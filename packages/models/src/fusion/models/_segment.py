@@ -127,40 +127,46 @@ def segment_image(
     xs = tile_origins(cols_total, tile, overlap)
     th, tw = min(tile, rows_total), min(tile, cols_total)
     labels = np.empty((height, width), np.uint8)
-    carry: tuple[np.ndarray, np.ndarray] | None = None  # (num, den) of rows not yet finished
+    # Weighted class probabilities only: every pixel gets a positive total weight (the zero
+    # margins lie inside a neighbour's full-weight part), so the argmax of the weighted sum is
+    # the argmax of the weighted mean and the weights' sum is never needed.
+    wxs = [blend_weights(tw, overlap, j > 0, j < len(xs) - 1) for j in range(len(xs))]
+    carry: np.ndarray | None = None  # weighted sums of rows the next tile row continues
     done = 0
     for i, y in enumerate(ys):
-        num: np.ndarray | None = None
-        den = np.zeros((th, cols_total), np.float32)
         wy = blend_weights(th, overlap, before=i > 0, after=i < len(ys) - 1)
-        for j, x in enumerate(xs):
+        num: np.ndarray | None = None
+        for x, wx in zip(xs, wxs, strict=True):
             window = padded[y : y + th, x : x + tw][np.newaxis, np.newaxis]
             probs = _softmax(np.asarray(run(np.ascontiguousarray(window)), np.float32)[0])
             if num is None:
                 num = np.zeros((probs.shape[0], th, cols_total), np.float32)
-            wx = blend_weights(tw, overlap, before=j > 0, after=j < len(xs) - 1)
-            weight = wy[:, np.newaxis] * wx[np.newaxis, :]
-            num[:, :, x : x + tw] += probs * weight
-            den[:, x : x + tw] += weight
+            num[:, :, x : x + tw] += probs * (wy[:, np.newaxis] * wx[np.newaxis, :])
             done += 1
             if progress is not None:
                 progress(done, len(ys) * len(xs))
         assert num is not None
         if carry is not None:  # rows [y, previous end) already hold the tile row above
-            rows = carry[1].shape[0]
-            num[:, :rows] += carry[0]
-            den[:rows] += carry[1]
+            num[:, : carry.shape[1]] += carry
         end = ys[i + 1] if i + 1 < len(ys) else y + th  # rows finished by this tile row
-        finished = slice(0, end - y)
-        rows_out = slice(y, min(end, height))
-        if rows_out.start < rows_out.stop:
-            labels[rows_out] = num[:, finished].argmax(axis=0)[: rows_out.stop - y, :width]
-        carry = (num[:, end - y :].copy(), den[end - y :].copy())
+        stop = min(end, height)
+        if y < stop:
+            labels[y:stop] = num[:, : stop - y, :width].argmax(axis=0)
+        carry = num[:, end - y :].copy()
     return labels
 
 
 # --------------------------------------------------------------------------------------------------
 # A dataset
+
+
+def channel_path(group: str, name: str) -> str:
+    """The format's channel path ``/group/name`` of a variable in the node at ``group``.
+
+    >>> channel_path("/image", "phase")
+    '/image/phase'
+    """
+    return f"{group.rstrip('/')}/{name}"
 
 
 def find_grey_channel(tree: xr.DataTree, channel: str | None = None) -> tuple[str, str]:
@@ -174,7 +180,7 @@ def find_grey_channel(tree: xr.DataTree, channel: str | None = None) -> tuple[st
         for name, var in node.to_dataset(inherit=False).data_vars.items():
             if var.dims == ("z", "y", "x") and "flag_values" not in var.attrs:
                 candidates.append((node.path, str(name)))
-    paths = [f"{group.rstrip('/')}/{name}" for group, name in candidates]
+    paths = [channel_path(group, name) for group, name in candidates]
     if channel is not None:
         wanted = [c for c, p in zip(candidates, paths, strict=True) if channel in (c[1], p)]
         if len(wanted) == 1:
@@ -252,7 +258,7 @@ def segment(
     label_name = name or out_channel.name
     if label_name in tree[group].to_dataset(inherit=False).variables:
         raise SegmentInputError(
-            f"{group.rstrip('/')}/{label_name} exists already; pick another name with --name"
+            f"{channel_path(group, label_name)} exists already; pick another name with --name"
         )
     path = pull(str(resolved.ref), registry=loaded, cache=cache, offline=offline)
     session = open_session(path, device)
@@ -272,9 +278,12 @@ def segment(
 
     tiles_done = itertools.count(1)  # over the whole stack, whatever order slices run in
 
+    slices_total = grey.sizes["z"]
+
     def stack_progress() -> Progress:
-        n = grey.sizes["z"]
-        return None if progress is None else lambda _, t: progress(next(tiles_done), n * t)
+        if progress is None:
+            return None
+        return lambda _, tiles: progress(next(tiles_done), slices_total * tiles)
 
     lock = threading.Lock()  # one slice at a time: each run uses every core; memory: one band
 
@@ -292,7 +301,7 @@ def segment(
         **session.provenance(),
         "tile_px": tile,
         "overlap_px": overlap,
-        "input_channel": f"{group.rstrip('/')}/{variable}",
+        "input_channel": channel_path(group, variable),
         "preprocessing": [s.model_dump() for s in steps],
     }
     attrs = {
@@ -305,7 +314,7 @@ def segment(
     }
     return _with_channel(
         tree, group, label_name, xr.Variable(("z", "y", "x"), labels, attrs),
-        used=f"{group.rstrip('/')}/{variable}", model=(str(resolved.ref), resolved.entry.sha256),
+        used=channel_path(group, variable), model=(str(resolved.ref), resolved.entry.sha256),
         parameters=parameters, times=(started, ended),
     )  # fmt: skip
 
@@ -347,7 +356,7 @@ def _with_channel(tree, group, name, variable, *, used, model, parameters, times
         "ended": times[1],
         "parameters": parameters,
         "used": [model_id, used],
-        "generated": [f"{group.rstrip('/')}/{name}"],
+        "generated": [channel_path(group, name)],
     }
     out.attrs = {**tree.attrs, "fusion": {**root, "provenance": provenance, "modified": times[1]}}
     return out
