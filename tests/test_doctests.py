@@ -1,4 +1,5 @@
-"""The docstring examples of fusion.schema run and hold."""
+"""The docstring examples of every fusion package run and hold (fusion.registry's run with its
+JSON Schema tests)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import pkgutil
 
 import pytest
 
-import fusion.schema
-
+PACKAGES = ["fusion.schema", "fusion.models", "fusion.loaders", "fusion.cli"]
 MODULES = sorted(
-    name for _, name, _ in pkgutil.walk_packages(fusion.schema.__path__, prefix="fusion.schema.")
+    name
+    for package in PACKAGES
+    for _, name, _ in pkgutil.walk_packages(
+        importlib.import_module(package).__path__, prefix=f"{package}."
+    )
+    if not name.endswith("__main__")
 )
 
 
