@@ -19,7 +19,6 @@ Usage (from the repository root, after models/unet-nmc/export.py; the training v
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -34,7 +33,7 @@ import yaml
 from fusion.models import open_session
 from fusion.models._preprocess import normaliser
 from fusion.models._segment import segment_image
-from fusion.registry import ModelCard
+from fusion.registry import ModelCard, hash_file
 from fusion.schema import write
 from fusion.schema.testing import grey_image_tree
 
@@ -67,8 +66,7 @@ def temporary_registry(folder: Path) -> Path:
     """registry.yaml naming the exported ONNX file with card.yaml (metrics not needed here)."""
 
     def digest(path: Path) -> dict:
-        data = path.read_bytes()
-        return {"url": path.as_uri(), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        return {"url": path.as_uri(), "sha256": hash_file(path), "size": path.stat().st_size}
 
     card = yaml.safe_load((UNET / "card.yaml").read_text())
     card["test_tensors"] = digest(UNET / "test-tensors.npz")

@@ -12,7 +12,6 @@ comment block at the top of registry.yaml is kept; the rest is rewritten by the 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -25,12 +24,10 @@ REGISTRY = REPO / "registry.yaml"
 
 def digest(path: Path) -> dict[str, Any]:
     """url (relative to registry.yaml), sha256 and size of a file."""
-    data = path.read_bytes()
-    return {
-        "url": os.path.relpath(path, REGISTRY.parent),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "size": len(data),
-    }
+    from fusion.registry import hash_file
+
+    url = os.path.relpath(path, REGISTRY.parent)
+    return {"url": url, "sha256": hash_file(path), "size": path.stat().st_size}
 
 
 def register(
@@ -49,12 +46,9 @@ def register(
     text = REGISTRY.read_text(encoding="utf-8")
     header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
     document = yaml.safe_load(text)
-    models = document.setdefault("models", {}) or {}
-    document["models"] = models
-    versions = models.setdefault(name, {"versions": {}})["versions"]
-    versions[version] = entry
-    models[name]["latest"] = version
-    models[name] = {"latest": version, "versions": versions}
+    models = document["models"] = document.get("models") or {}
+    versions = models.get(name, {}).get("versions", {})
+    models[name] = {"latest": version, "versions": {**versions, version: entry}}
     Registry.model_validate(document)  # refuses a bad card before anything is written
     body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     REGISTRY.write_text(header + body, encoding="utf-8")
