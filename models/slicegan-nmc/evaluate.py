@@ -27,7 +27,7 @@ import numpy as np
 import tifffile
 
 from fusion.models import open_session
-from fusion.models._tiles import tiled_channel
+from fusion.models._tiles import tiled_channels
 from fusion.models.metrics import interface_density, two_point_correlation, volume_fractions
 
 IMAGE = (
@@ -71,11 +71,16 @@ def generate_volume(session, size: int, seed: int) -> np.ndarray:
         (1, NZ, grid, grid, grid), dtype=np.float32
     )
     name = session.session.get_inputs()[0].name
+    outputs = [o.name for o in session.session.get_outputs()]
 
-    def run(window: np.ndarray) -> np.ndarray:
-        return session.session.run(None, {name: window})[0][0].argmax(axis=0).astype(np.uint8)
+    def run(window: np.ndarray) -> dict[str, np.ndarray]:
+        if "labels" in outputs:  # the shaped export's ArgMax output
+            return {"phase": session.session.run(["labels"], {name: window})[0][0]}
+        probabilities = session.session.run(None, {name: window})[0][0]
+        return {"phase": probabilities.argmax(axis=0).astype(np.uint8)}
 
-    return tiled_channel(latent, run, SCALE, CONTEXT, 6, np.dtype(np.uint8)).compute()
+    phase = tiled_channels(latent, run, {"phase": np.dtype(np.uint8)}, SCALE, CONTEXT, 6)
+    return phase["phase"].compute()
 
 
 def compare(image: dict, volumes: list[dict]) -> dict:

@@ -17,7 +17,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-__all__ = ["balanced_tile", "latent_windows", "tiled_channel", "tiled_channels"]
+__all__ = ["balanced_tile", "latent_windows", "tiled_channels"]
 
 
 def latent_windows(length: int, tile: int, context: int) -> list[tuple[int, int]]:
@@ -81,17 +81,3 @@ def tiled_channels(
         for name, dtype in dtypes.items():
             blocks[name][index] = da.from_delayed(task[name], shape=shape, dtype=dtype)
     return {name: da.block(b.tolist()) for name, b in blocks.items()}
-
-
-def tiled_channel(
-    latent: np.ndarray,
-    run: Callable[[np.ndarray], np.ndarray],
-    scale: int,
-    context: int,
-    tile: int | Sequence[int],
-    dtype: np.dtype,
-) -> da.Array:
-    """One lazy (z, y, x) channel; ``run(window)`` returns its values (see `tiled_channels`)."""
-    return tiled_channels(
-        latent, lambda window: {"values": run(window)}, {"values": dtype}, scale, context, tile
-    )["values"]
