@@ -1,4 +1,5 @@
-"""Validation speed: ``--level metadata`` on a ~1 GB store, ``--level data`` against a bare read.
+"""Validation speed: ``--level metadata`` on a ~1 GB store, ``--level data`` against a bare read
+and against the same store without chunk manifests (what checking every chunk's SHA-256 costs).
 
 Usage (from the repository root)::
 
@@ -23,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 from fusion.schema import make_example, validate, write
+from fusion.schema._manifest import MANIFEST_NAME
 
 
 def build_store(path: Path, edge: int) -> int:
@@ -72,18 +74,25 @@ def main() -> None:
         meta_big = [timed(lambda: validate(store, level="metadata")) for _ in range(5)]
         meta_small = [timed(lambda: validate(small, level="metadata")) for _ in range(5)]
 
-        ours, bare = [], []
+        older = work / "older.zarr"  # the same store without chunk manifests
+        shutil.copytree(store, older)
+        for manifest in older.rglob(MANIFEST_NAME):
+            manifest.unlink()
+
+        ours, bare, unhashed = [], [], []
         for _ in range(args.repeat):
             bare.append(timed(lambda: xr.open_zarr(store, group="electrode").load()))
             report = None
 
-            def run_data():
+            def run_data(target: Path = store) -> None:
                 nonlocal report
-                report = validate(store, level="data")
+                report = validate(target, level="data")
 
             ours.append(timed(run_data))
             assert report is not None and report.ok, str(report)
+            unhashed.append(timed(lambda: run_data(older)))
         t_ours, t_bare = statistics.median(ours), statistics.median(bare)
+        t_older = statistics.median(unhashed)
         mb = nbytes / 2**20
         rows = [
             (
@@ -101,6 +110,11 @@ def main() -> None:
             ("bare xr.open_zarr(...).load()", f"{t_bare:.2f} s ({mb / t_bare:.0f} MiB/s)"),
             ("validate --level data", f"{t_ours:.2f} s ({mb / t_ours:.0f} MiB/s)"),
             ("data-level throughput / bare read", f"{t_bare / t_ours:.2f}"),
+            (
+                "validate --level data, no manifests (no hashing)",
+                f"{t_older:.2f} s ({mb / t_older:.0f} MiB/s)",
+            ),
+            ("time with manifests / without", f"{t_ours / t_older:.2f}"),
         ]
         width = max(len(r[0]) for r in rows)
         print(f"| {'measure':<{width}} | value |")

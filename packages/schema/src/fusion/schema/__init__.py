@@ -1,7 +1,7 @@
 """fusion.schema: the fused multi-modal voxel dataset format.
 
 Pydantic models of all metadata (`RootAttrs`, `ChannelAttrs`, `Provenance`, ...), the
-validator (`validate`), the atomic writer (`write`), the reader's side of it (`open_group`: a
+validator (`validate`), the atomic writer (`write`), the verified copy (`push`), the reader's side of it (`open_group`: a
 folder, ``.zip`` or fsspec URL as a read-only zarr group, the one place paths become stores),
 the example dataset (`make_example`), the JSON Schema export, and the ``.fusion`` accessors on xarray objects (registered on import).
 """
@@ -10,6 +10,7 @@ from importlib.metadata import version as _version
 
 from . import _accessor  # noqa: F401  (registers the .fusion accessors)
 from ._errors import (
+    ChunkMismatchError,
     FusionError,
     SchemaError,
     UnreadableFileError,
@@ -18,6 +19,8 @@ from ._errors import (
 )
 from ._example import make_example
 from ._jsonschema import json_schemas, write_json_schemas
+from ._manifest import ChunkDigest, ChunkManifest
+from ._push import PushResult, push
 from ._report import CODES, Finding, ValidationReport
 from ._source import open_group
 from ._validate import validate
@@ -49,6 +52,9 @@ __all__ = [
     "Activity",
     "Agent",
     "ChannelAttrs",
+    "ChunkDigest",
+    "ChunkManifest",
+    "ChunkMismatchError",
     "CoordinateAttrs",
     "DatasetEntity",
     "FileEntity",
@@ -56,6 +62,7 @@ __all__ = [
     "FusionError",
     "ModelEntity",
     "Provenance",
+    "PushResult",
     "RootAttrs",
     "Sample",
     "SchemaError",
@@ -68,6 +75,7 @@ __all__ = [
     "json_schemas",
     "make_example",
     "open_group",
+    "push",
     "validate",
     "write",
     "write_json_schemas",

@@ -1,4 +1,5 @@
-"""The verbs fusion-schema adds to the ``fusion`` command: ``validate``, ``example``, ``schema``.
+"""The verbs fusion-schema adds to the ``fusion`` command: ``validate``, ``example``, ``schema``,
+``push``.
 
 Each verb parses its arguments, calls one library function, prints, and returns an exit code.
 The ``fusion`` program (fusion-cli) finds these through the ``fusion.commands`` entry points
@@ -16,10 +17,11 @@ from collections.abc import Callable, Iterator
 from ._errors import FusionError
 from ._example import SIZES, make_example
 from ._jsonschema import write_json_schemas
+from ._push import PushResult, push
 from ._validate import validate
 from ._write import write
 
-__all__ = ["register_example", "register_schema", "register_validate"]
+__all__ = ["register_example", "register_push", "register_schema", "register_validate"]
 
 Subparsers = argparse._SubParsersAction
 
@@ -127,3 +129,62 @@ def run_schema(args: argparse.Namespace) -> int:
     for path in write_json_schemas(args.out):
         print(path)
     return 0
+
+
+def register_push(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "push",
+        help="copy a dataset to a folder, zip or object store and verify every chunk",
+        description="Copy the objects of the dataset at SRC to URL as they are, read every one "
+        "back and compare its SHA-256 with the source's; URL stays marked incomplete until all "
+        "match. Over a complete dataset without --overwrite: only compare, write nothing. Over "
+        "an incomplete one: resume. Exit 0: verified; 1: an object differs (named); 2: "
+        "unreadable source or unwritable destination.",
+    )
+    parser.add_argument("source", metavar="SRC", help="folder, .zip file or fsspec URL")
+    parser.add_argument(
+        "destination", metavar="URL", help="folder, .zip file or writable fsspec URL (s3://...)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace a complete dataset at URL"
+    )
+    _add_storage_option(parser)
+    parser.add_argument(
+        "--source-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="fsspec option for SRC (repeatable); default: the --storage-option values when "
+        "SRC and URL use the same protocol",
+    )
+    parser.set_defaults(run=run_push)
+
+
+def run_push(args: argparse.Namespace) -> int:
+    options = parse_storage_options(args.storage_option)
+    source_options = (
+        parse_storage_options(args.source_option) if args.source_option is not None else None
+    )
+    with _progress(args)(f"pushing {args.source}") as progress:
+        result = push(
+            args.source,
+            args.destination,
+            overwrite=args.overwrite,
+            storage_options=options,
+            source_options=source_options,
+            progress=progress,
+        )
+    print(describe_push(args.source, result))
+    return 0
+
+
+def describe_push(source: str, result: PushResult) -> str:
+    """The one line ``fusion push`` prints."""
+    size = f"{result.objects} objects, {result.bytes} bytes of data"
+    if result.verified_only:
+        return f"{result.destination} already holds {source}: {size}, every object verified"
+    verb = "resumed push of" if result.resumed else "pushed"
+    counts = f"{result.uploaded} written, {result.kept} already there, {result.deleted} deleted"
+    line = f"{verb} {source} to {result.destination}: {size}, every object verified ({counts})"
+    if result.archive is not None:
+        line += f"; archive sha256 {result.archive.sha256}, size {result.archive.size}"
+    return line

@@ -16,7 +16,7 @@ from ._metadata_checks import ChannelInfo
 from ._report import ValidationReport
 from ._source import ArrayNode
 
-__all__ = ["BLOCK_BYTES", "check_data", "iter_blocks"]
+__all__ = ["BLOCK_BYTES", "bounded_map", "check_data", "iter_blocks"]
 
 BLOCK_BYTES = 32 * 2**20
 QUAT_NORM_TOLERANCE = 1e-3
@@ -256,7 +256,7 @@ def check_data(
                 return sel, None, read_error
 
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            for sel, block, err in _bounded_map(pool, work, iter_blocks(info.array), threads * 2):
+            for sel, block, err in bounded_map(pool, work, iter_blocks(info.array), threads * 2):
                 if err is not None:
                     failures.append((sel, err))
                 else:
@@ -276,7 +276,7 @@ def check_data(
             )
 
 
-def _bounded_map(pool: ThreadPoolExecutor, fn, items, window: int):
+def bounded_map(pool: ThreadPoolExecutor, fn, items, window: int):
     """Like ``pool.map`` but with at most ``window`` results pending, in order."""
     pending = []
     for item in items:

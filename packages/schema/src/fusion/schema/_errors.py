@@ -8,6 +8,7 @@ dataset from an unreadable file can.
 from __future__ import annotations
 
 __all__ = [
+    "ChunkMismatchError",
     "FusionError",
     "SchemaError",
     "UnreadableFileError",
@@ -49,3 +50,8 @@ class UnreadableFileError(FusionError, OSError):
 
 class WriteError(FusionError, OSError):
     """A dataset could not be written; nothing at the destination was changed."""
+
+
+class ChunkMismatchError(FusionError, ValueError):
+    """Stored objects differ from what they should hold: a copy from its source, or a chunk
+    from its manifest. The message names the chunk keys."""

@@ -85,6 +85,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "data.quat-norm": ("error", "a quaternion's norm differs from 1 by more than 1e-3"),
     "data.fraction-range": ("error", "a composition fraction is outside [0, 1]"),
     "data.unreadable-chunk": ("error", "a chunk of a channel cannot be read or decoded"),
+    "data.missing-chunk": ("error", "a chunk listed in the array's chunk manifest is absent from the store"),
+    "data.corrupt-chunk": ("error", "a chunk's bytes differ from its SHA-256 in the chunk manifest, or a chunk is stored that the manifest does not list"),
+    "data.invalid-manifest": ("error", "an array's chunk manifest cannot be parsed, or is missing while other arrays have one"),
     # the validator itself
     "validator.internal-error": ("error", "a check failed unexpectedly; please report it with the store"),
 }  # fmt: skip

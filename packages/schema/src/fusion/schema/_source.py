@@ -16,7 +16,14 @@ import numpy as np
 import xarray as xr
 import zarr
 
-__all__ = ["ArrayNode", "GroupNode", "describe_target", "open_group", "tree_from_target"]
+__all__ = [
+    "ArrayNode",
+    "GroupNode",
+    "describe_target",
+    "open_group",
+    "open_store",
+    "tree_from_target",
+]
 
 Reader = Callable[[tuple[slice, ...]], np.ndarray]
 
@@ -84,6 +91,14 @@ def open_group(
     """
     if isinstance(target, zarr.Group):
         return target
+    store = open_store(target, storage_options)
+    return zarr.open_group(store, mode="r", use_consolidated=use_consolidated)
+
+
+def open_store(
+    target: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
+) -> zarr.abc.store.Store:
+    """The read-only zarr store of a path, fsspec URL or zip file."""
     location = os.fspath(target)
     if location.endswith(".zip") and "://" not in location:
         if not os.path.isfile(location):
@@ -101,18 +116,29 @@ def open_group(
         if not os.path.isdir(location):
             raise FileNotFoundError(f"no such folder: {location}")
         store = zarr.storage.LocalStore(location, read_only=True)
-    return zarr.open_group(store, mode="r", use_consolidated=use_consolidated)
+    return store
 
 
-def tree_from_target(target: object, storage_options: Mapping[str, Any] | None = None) -> GroupNode:
-    """Build the node tree of any supported target. Raises if it cannot be opened."""
+def tree_from_target(
+    target: object,
+    storage_options: Mapping[str, Any] | None = None,
+    wrap: Callable[[zarr.abc.store.Store], zarr.abc.store.Store] | None = None,
+) -> GroupNode:
+    """Build the node tree of any supported target. Raises if it cannot be opened.
+
+    ``wrap`` wraps the store of a path or URL before anything is read through it (the
+    validator passes a `DigestStore` to learn the digest of every chunk read).
+    """
     if isinstance(target, xr.DataTree):
         return _tree_from_datatree(target)
     if isinstance(target, xr.Dataset):
         return _tree_from_datatree(xr.DataTree(dataset=target))
-    group = open_group(target, storage_options)
+    if not isinstance(target, zarr.Group):
+        store = open_store(target, storage_options)
+        target = zarr.open_group(wrap(store) if wrap else store, mode="r")
+    group = target
     if group.store.supports_listing:
-        fresh = open_group(target, storage_options, use_consolidated=False)
+        fresh = zarr.open_group(group.store_path, mode="r", use_consolidated=False)
         tree = _tree_from_zarr(fresh)
         tree.consolidated_mismatches = _compare_consolidated(group, tree)
         return tree

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from ._chunk_checks import ChunkAudit
 from ._data_checks import Progress, check_data
 from ._metadata_checks import check_metadata
 from ._report import ValidationReport
@@ -57,16 +58,22 @@ def validate(
             "a zarr.Group or an xarray.DataTree"
         )
     report = ValidationReport(target=describe_target(target), level=level)
+    by_location = level == "data" and isinstance(target, str | os.PathLike)
+    audit = ChunkAudit(target, storage_options) if by_location else None
     try:
-        tree = tree_from_target(target, storage_options)
+        tree = tree_from_target(target, storage_options, audit.wrap if audit else None)
     except Exception as err:
         report.readable = False
         report.add("store.unreadable", "/", _unreadable_message(target, err))
         return report
     try:
         channels = check_metadata(tree, report)
+        if audit is not None:
+            audit.start(tree, report)
         if level == "data":
             check_data(channels, report, progress)
+        if audit is not None:
+            audit.finish(tree, report)
     except Exception as err:  # a bug of ours must still give the user a report
         report.add(
             "validator.internal-error",

@@ -8,6 +8,10 @@ Two mechanisms, both always on:
 * Local folders and zip files are written to a hidden sibling (``.NAME.<uuid>.partial``) and
   moved into place with one rename only when complete; an existing dataset is replaced
   only after the new one is whole, and is kept if anything fails.
+
+Every array gets its chunk manifest (``fusion_chunks.json``, see `fusion.schema._manifest`)
+before the marker is removed; the digests are taken from the bytes as they are stored, so
+nothing is read back.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from ._digest_store import DigestStore
 from ._errors import WriteError
+from ._manifest import ChunkDigest, digest, encode_manifest, manifest_key, manifests_for
 from ._metadata_checks import INCOMPLETE_MARKER
+from ._objects import Objects, open_objects
 from ._validate import validate
 
 __all__ = ["CHUNK_BYTES", "write"]
@@ -96,12 +103,12 @@ def _write_local(tree: xr.DataTree, dest: Path, overwrite: bool, *, as_zip: bool
         if as_zip:
             staging = partial.with_suffix(".staging")
             try:
-                _write_store(tree, str(staging))
+                _write_folder(tree, staging)
                 _zip_folder(staging, partial)
             finally:
                 _remove(staging)
         else:
-            _write_store(tree, str(partial))
+            _write_folder(tree, partial)
         _move_into_place(partial, dest)
     except BaseException as err:
         _remove(partial)
@@ -146,7 +153,7 @@ def _write_to_url(
     if _has_root(store) and not overwrite:
         raise WriteError(f"{url} exists; pass overwrite=True (--overwrite) to replace it")
     try:
-        _write_store(tree, store)
+        _write_store(tree, store, open_objects(url, storage_options))
     except Exception as err:
         raise WriteError(
             f"writing {url} failed; the store is marked incomplete and will not validate: {err}"
@@ -161,8 +168,15 @@ def _has_root(store: zarr.abc.store.Store) -> bool:
     return True
 
 
-def _write_store(tree: xr.DataTree, store: Any) -> None:
-    """Write with the incomplete marker, then remove it and consolidate as the last step."""
+def _write_folder(tree: xr.DataTree, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    _write_store(tree, zarr.storage.LocalStore(folder), open_objects(folder))
+
+
+def _write_store(tree: xr.DataTree, store: zarr.abc.store.Store, objects: Objects) -> None:
+    """Write with the incomplete marker, add the chunk manifests, then remove the marker and
+    consolidate as the last step."""
+    recording = DigestStore(store)
     marked = _variable_length_strings(tree.copy(deep=False))
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     marked.attrs = {
@@ -173,11 +187,37 @@ def _write_store(tree: xr.DataTree, store: Any) -> None:
         warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
         warnings.filterwarnings("ignore", message=".*does not have a Zarr V3 specification.*")
         marked.to_zarr(
-            store, mode="w", encoding=_encoding(marked), consolidated=False, zarr_format=3
+            recording, mode="w", encoding=_encoding(marked), consolidated=False, zarr_format=3
         )
+        _write_manifests(objects, recording.log.digests, _array_prefixes(tree))
         group = zarr.open_group(store, mode="r+")
         del group.attrs[INCOMPLETE_MARKER]
         zarr.consolidate_metadata(store)
+
+
+def _array_prefixes(tree: xr.DataTree) -> list[str]:
+    """``particle/phase``, ``particle/x``, ...: where each variable of the tree is stored."""
+    return [
+        f"{node.path.strip('/')}/{name}".lstrip("/")
+        for node in tree.subtree
+        for name in node.to_dataset(inherit=False).variables
+    ]
+
+
+def _write_manifests(
+    objects: Objects, recorded: dict[str, ChunkDigest | None], array_prefixes: list[str]
+) -> None:
+    """One manifest per array from what the store lists, with the digests recorded while
+    writing; an object the recording missed (or whose size differs) is read and hashed."""
+    digests: dict[str, ChunkDigest] = {}
+    for key, size in objects.list().items():
+        known = recorded.get(key)
+        if known is not None and size in (None, known.size):
+            digests[key] = known
+        elif (data := objects.read(key)) is not None:
+            digests[key] = digest(data)
+    for prefix, manifest in manifests_for(digests, array_prefixes).items():
+        objects.write(manifest_key(prefix), encode_manifest(manifest))
 
 
 def _variable_length_strings(tree: xr.DataTree) -> xr.DataTree:

@@ -1,0 +1,206 @@
+"""Checks at level ``data`` against the chunk manifests: missing, changed and stray chunks.
+
+The digests of the chunks come from the value checks' own reads (`DigestStore`), so each
+chunk is read once; only objects those checks did not read are fetched here. A store
+without any manifest (written before manifests existed, or by another writer) is not
+checked here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from zarr.abc.store import Store
+
+from ._digest_store import DigestLog, DigestStore
+from ._manifest import (
+    ChunkDigest,
+    ChunkManifest,
+    ManifestError,
+    array_of,
+    decode_manifest,
+    digest,
+    is_chunk_key,
+    manifest_key,
+)
+from ._objects import Objects, open_objects
+from ._report import ValidationReport
+from ._source import GroupNode
+
+__all__ = ["ChunkAudit", "check_chunks", "read_manifests"]
+
+FETCH_BATCH = 64
+"""Objects fetched at once for digests the value checks did not provide."""
+LISTED = 5
+"""Chunk keys named in one finding; the rest are counted."""
+
+
+class ChunkAudit:
+    """The manifest checks of one path or URL: `wrap` its store before it is opened, `start`
+    once the node tree is known (reads the manifests; hashing is switched on only if there
+    are any), let the value checks read every chunk, then `finish` (compares)."""
+
+    def __init__(
+        self, location: str | os.PathLike[str], storage_options: Mapping[str, Any] | None
+    ) -> None:
+        self.location, self.storage_options = location, storage_options
+        self.log = DigestLog(enabled=False)
+        self.manifests: dict[str, ChunkManifest | None] = {}
+        self.objects: Objects | None = None
+
+    def wrap(self, store: Store) -> Store:
+        return DigestStore(store, self.log)
+
+    def start(self, root: GroupNode, report: ValidationReport) -> None:
+        self.objects = open_objects(self.location, self.storage_options)
+        self.manifests = read_manifests(root, self.objects, report)
+        self.log.enabled = bool(self.manifests)
+
+    def finish(self, root: GroupNode, report: ValidationReport) -> None:
+        if self.objects is not None:
+            check_chunks(root, self.manifests, self.log.digests, self.objects, report)
+
+
+def read_manifests(
+    root: GroupNode, objects: Objects, report: ValidationReport
+) -> dict[str, ChunkManifest | None]:
+    """The manifest of each array that has one (None where it cannot be parsed, reported);
+    empty when the store has none (then nothing is checked against manifests)."""
+    prefixes = [array.path.strip("/") for array in _arrays(root)]
+    raw = objects.read_many(manifest_key(prefix) for prefix in prefixes)
+    manifests: dict[str, ChunkManifest | None] = {}
+    for prefix in prefixes:
+        data = raw[manifest_key(prefix)]
+        if data is None:
+            continue
+        try:
+            manifests[prefix] = decode_manifest(data, manifest_key(prefix))
+        except ManifestError as err:
+            report.add("data.invalid-manifest", "/" + prefix, str(err))
+            manifests[prefix] = None
+    return manifests
+
+
+def check_chunks(
+    root: GroupNode,
+    manifests: Mapping[str, ChunkManifest | None],
+    seen: Mapping[str, ChunkDigest | None],
+    objects: Objects,
+    report: ValidationReport,
+) -> None:
+    """Compare every array's chunks with its manifest (from `read_manifests`).
+
+    ``seen`` maps keys read so far to their digest (None: absent from the store); listed
+    chunks not in it are fetched.
+    """
+    if not manifests:
+        return
+    prefixes = [array.path.strip("/") for array in _arrays(root)]
+    for prefix in prefixes:
+        if prefix not in manifests:
+            report.add(
+                "data.invalid-manifest",
+                "/" + prefix,
+                f"{manifest_key(prefix)} is missing while {len(manifests)} other array(s) have "
+                "one; this array's chunks cannot be checked",
+            )
+    found = dict(seen)
+    found.update(_fetch_unseen(objects, manifests, seen))
+    by_array = _present_by_array(found, set(prefixes))
+    for prefix, manifest in manifests.items():
+        if manifest is not None:
+            _compare(prefix, manifest, found, by_array.get(prefix, []), report)
+
+
+def _arrays(group: GroupNode) -> Iterator:
+    yield from group.arrays.values()
+    for child in group.groups.values():
+        yield from _arrays(child)
+
+
+def _fetch_unseen(
+    objects: Objects,
+    manifests: Mapping[str, ChunkManifest | None],
+    seen: Mapping[str, ChunkDigest | None],
+) -> dict[str, ChunkDigest | None]:
+    """Digests of listed chunks the value checks did not read, fetched in small batches."""
+    unseen = [
+        f"{prefix}/{key}"
+        for prefix, manifest in manifests.items()
+        if manifest is not None
+        for key in manifest.chunks
+        if f"{prefix}/{key}" not in seen
+    ]
+    out: dict[str, ChunkDigest | None] = {}
+    for start in range(0, len(unseen), FETCH_BATCH):
+        for key, data in objects.read_many(unseen[start : start + FETCH_BATCH]).items():
+            out[key] = None if data is None else digest(data)
+    return out
+
+
+def _present_by_array(
+    found: Mapping[str, ChunkDigest | None], prefixes: set[str]
+) -> dict[str, list[str]]:
+    """Keys of chunks known to be stored, grouped by array."""
+    by_array: dict[str, list[str]] = {}
+    for key, value in found.items():
+        if value is None or not is_chunk_key(key):
+            continue
+        prefix = array_of(key, prefixes)
+        if prefix is not None:
+            by_array.setdefault(prefix, []).append(key)
+    return by_array
+
+
+def _compare(
+    prefix: str,
+    manifest: ChunkManifest,
+    found: Mapping[str, ChunkDigest | None],
+    present: list[str],
+    report: ValidationReport,
+) -> None:
+    where = manifest_key(prefix)
+    missing, changed = [], []
+    for rel, expected in sorted(manifest.chunks.items()):
+        key = f"{prefix}/{rel}"
+        got = found.get(key)
+        if got is None:
+            missing.append(key)
+        elif got != expected:
+            changed.append(f"{key} (expected {_short(expected)}, found {_short(got)})")
+    stray = sorted(key for key in present if key[len(prefix) + 1 :] not in manifest.chunks)
+    if missing:
+        report.add(
+            "data.missing-chunk",
+            "/" + prefix,
+            f"{_count(missing)} listed in {where} but absent from the store (zarr would read the "
+            f"fill value): {_names(missing)}",
+        )
+    if changed:
+        report.add(
+            "data.corrupt-chunk",
+            "/" + prefix,
+            f"{_count(changed)} whose bytes differ from {where}: {_names(changed)}",
+        )
+    if stray:
+        report.add(
+            "data.corrupt-chunk",
+            "/" + prefix,
+            f"{_count(stray)} stored but not listed in {where} (the written dataset had the "
+            f"fill value there): {_names(stray)}",
+        )
+
+
+def _short(value: ChunkDigest) -> str:
+    return f"sha256 {value.sha256[:16]}…, {value.size} bytes"
+
+
+def _count(keys: list[str]) -> str:
+    return "1 chunk" if len(keys) == 1 else f"{len(keys)} chunks"
+
+
+def _names(keys: list[str]) -> str:
+    more = f" and {len(keys) - LISTED} more" if len(keys) > LISTED else ""
+    return ", ".join(keys[:LISTED]) + more

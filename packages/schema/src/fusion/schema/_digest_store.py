@@ -1,0 +1,76 @@
+"""`DigestStore`: a zarr store wrapper that hashes every whole object passing through it.
+
+Reading through it, the validator learns the SHA-256 of each chunk zarr reads, without a
+second read; writing through it, `write` learns the digest of each chunk it stores, without
+reading anything back. Ranged reads (inside shards) are passed on and not recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Iterable
+from typing import TYPE_CHECKING
+
+from zarr.abc.store import ByteRequest, Store
+from zarr.storage import WrapperStore
+
+from ._manifest import ChunkDigest, digest
+
+if TYPE_CHECKING:
+    from zarr.core.buffer import Buffer, BufferPrototype
+
+__all__ = ["DigestLog", "DigestStore"]
+
+
+class DigestLog:
+    """What a `DigestStore` saw: ``key → ChunkDigest`` for whole objects read or written,
+    ``key → None`` for objects read but absent (zarr then uses the fill value). Nothing is
+    hashed while ``enabled`` is False."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.digests: dict[str, ChunkDigest | None] = {}
+
+
+class DigestStore(WrapperStore[Store]):
+    """Passes everything to the wrapped store and records digests in its `DigestLog`."""
+
+    def __init__(self, store: Store, log: DigestLog | None = None):
+        super().__init__(store)
+        self.log = DigestLog() if log is None else log
+
+    def _with_store(self, store: Store) -> DigestStore:
+        return type(self)(store, self.log)
+
+    async def _record(self, key: str, value: Buffer | None) -> None:
+        if not self.log.enabled:
+            return
+        if value is None:
+            self.log.digests[key] = None
+        else:
+            self.log.digests[key] = await asyncio.to_thread(digest, value.as_buffer_like())
+
+    async def get(
+        self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None
+    ) -> Buffer | None:
+        value = await self._store.get(key, prototype, byte_range)
+        if byte_range is None:
+            await self._record(key, value)
+        return value
+
+    async def _get_many(
+        self, requests: Iterable[tuple[str, BufferPrototype, ByteRequest | None]]
+    ) -> AsyncGenerator[tuple[str, Buffer | None], None]:
+        for key, prototype, byte_range in requests:
+            yield key, await self.get(key, prototype, byte_range)
+
+    async def set(self, key: str, value: Buffer) -> None:
+        await self._store.set(key, value)
+        await self._record(key, value)
+
+    async def set_if_not_exists(self, key: str, value: Buffer) -> None:
+        if not await self._store.exists(key):
+            await self.set(key, value)
+
+    async def _set_many(self, values: Iterable[tuple[str, Buffer]]) -> None:
+        await asyncio.gather(*(self.set(key, value) for key, value in values))
