@@ -1,4 +1,5 @@
-"""Sharing through an fsspec URL: a dataset served over HTTP on 127.0.0.1 validates and opens."""
+"""Sharing through an fsspec URL: a dataset served over HTTP on 127.0.0.1 validates, opens, and
+is pushed from there to a local folder, every object verified."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import xarray as xr
 
 from fusion.cli import main
-from fusion.schema import make_example, validate, write
+from fusion.schema import make_example, push, validate, write
 
 
 def _free_port() -> int:
@@ -60,3 +61,16 @@ def test_validate_and_open_over_http(served):
 @pytest.mark.network
 def test_missing_dataset_over_http_is_unreadable(served):
     assert main(["validate", served.replace("demo.zarr", "nothing.zarr")]) == 2
+
+
+@pytest.mark.network
+def test_push_from_a_web_server_to_a_folder(served, tmp_path):
+    result = push(served, tmp_path / "copy.zarr")
+    assert result.uploaded > 0 and not result.verified_only
+    report = validate(tmp_path / "copy.zarr", level="data")
+    assert report.ok and not report.findings, str(report)
+    served_folder = tmp_path / "demo.zarr"  # what the server serves
+    copied = {p.relative_to(tmp_path / "copy.zarr") for p in (tmp_path / "copy.zarr").rglob("*")}
+    assert copied == {p.relative_to(served_folder) for p in served_folder.rglob("*")}
+    with pytest.raises(OSError, match="cannot be written"):
+        push(tmp_path / "copy.zarr", served.replace("demo.zarr", "up.zarr"))

@@ -1,16 +1,25 @@
-"""Sharing through an object store: write to an S3 API server on 127.0.0.1 (moto, started by the
-test), open with plain xarray, validate remotely; a crashed write never validates."""
+"""Sharing through an object store: write and push to an S3 API server on 127.0.0.1 (moto,
+started by the test), open with plain xarray, validate remotely, pull by name from a registry;
+a damaged remote chunk is named, a stopped push never validates."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
+import yaml
+import zarr
 
 from fusion.cli import main
-from fusion.schema import make_example, validate, write
+from fusion.registry._cli import pull_main
+from fusion.schema import WriteError, make_example, push, validate, write
 
 CREDENTIALS = {"key": "testing", "secret": "testing"}
 
@@ -33,6 +42,9 @@ def s3(monkeypatch):
     server.start()
     host, port = server.get_host_and_port()
     options = {"endpoint_url": f"http://{host}:{port}", **CREDENTIALS}
+    # moto keeps its buckets per process, not per server: start each test from nothing
+    reset = urllib.request.Request(f"{options['endpoint_url']}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()
     s3fs.S3FileSystem(**options, skip_instance_cache=True).makedirs("shared", exist_ok=True)
     yield options
     server.stop()
@@ -64,3 +76,114 @@ def test_existing_remote_dataset_is_kept_without_overwrite(s3):
         "activities"
     ]["generate-example"]["parameters"]["seed"]
     assert seed == 1
+
+
+def _options(s3) -> list[str]:
+    return [f"--storage-option={key}={value}" for key, value in s3.items()]
+
+
+def _remote(s3):
+    import s3fs
+
+    return s3fs.S3FileSystem(**s3, skip_instance_cache=True)
+
+
+@pytest.fixture
+def local(tmp_path) -> Path:
+    """The dataset to share, as a local folder (the lead's fused recipe will replace it)."""
+    return Path(write(make_example(size="tiny", seed=11), tmp_path / "nmc.zarr"))
+
+
+@pytest.mark.network
+def test_push_open_validate_remotely_and_pull_by_name(s3, local, tmp_path, capsys):
+    url = "s3://shared/groups/nmc.zarr"
+    assert main(["push", str(local), url, *_options(s3)]) == 0
+    assert "every object verified" in capsys.readouterr().out
+
+    remote = xr.open_datatree(url, engine="zarr", storage_options=s3)  # plain xarray
+    original = xr.open_datatree(local, engine="zarr")
+    xr.testing.assert_identical(remote["particle"].to_dataset(), original["particle"].to_dataset())
+    assert remote.attrs["fusion"] == original.attrs["fusion"]
+    report = validate(url, level="data", storage_options=s3)
+    assert report.ok and not report.findings, str(report)
+    assert main(["validate", url, "--level", "data", *_options(s3)]) == 0
+
+    # publish as one zip object and list it in a registry; pull it by name
+    archive = push(local, "s3://shared/releases/nmc-0.1.0.zip", storage_options=s3).archive
+    registry = tmp_path / "registry.yaml"
+    card = {"description": "shared test dataset", "format": "fusion/0.2", "license": "CC0-1.0"}
+    entry = {"url": "s3://shared/releases/nmc-0.1.0.zip", "card": card}
+    entry |= {"sha256": archive.sha256, "size": archive.size}
+    document = {
+        "registry": "fusion-registry/1",
+        "datasets": {"nmc": {"versions": {"0.1.0": entry}}},
+    }
+    registry.write_text(yaml.safe_dump(document))
+    argv = ["dataset:nmc", "--registry", str(registry), "--cache", str(tmp_path / "cache")]
+    assert pull_main([*argv, *_options(s3)]) == 0
+    pulled = Path(capsys.readouterr().out.splitlines()[-1])
+    assert pulled.name == f"{archive.sha256}.zip"
+    assert validate(pulled, level="data").ok
+    tree = xr.open_datatree(zarr.storage.ZipStore(pulled, mode="r"), engine="zarr")
+    np.testing.assert_array_equal(tree["particle"].phase.values, original["particle"].phase.values)
+
+    # credentials and endpoint from the environment only, as a new process sees them
+    env = {**os.environ, "AWS_ENDPOINT_URL": s3["endpoint_url"], "FUSION_OFFLINE": ""}
+    argv[-1] = str(tmp_path / "cache-env")
+    run = subprocess.run(
+        [sys.executable, "-m", "fusion.registry", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert Path(run.stdout.splitlines()[-1]).read_bytes() == pulled.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("damage", "code", "named"),
+    [
+        (lambda fs, key: fs.pipe_file(key, b"not zstd"), "data.corrupt-chunk", "(expected"),
+        (lambda fs, key: fs.rm_file(key), "data.missing-chunk", "(missing)"),
+    ],
+)
+@pytest.mark.network
+def test_a_damaged_remote_chunk_is_named_by_push_and_validate(
+    s3, local, capsys, damage, code, named
+):
+    url = "s3://shared/damaged/nmc.zarr"
+    push(local, url, storage_options=s3)
+    damage(_remote(s3), "shared/damaged/nmc.zarr/particle/phase/c/0/0/0")
+
+    assert main(["push", str(local), url, *_options(s3)]) == 1
+    error = capsys.readouterr().err
+    assert f"particle/phase/c/0/0/0 {named}" in error and "--overwrite" in error
+
+    report = validate(url, level="data", storage_options=s3)
+    finding = next(f for f in report.errors if f.code == code)
+    assert finding.path == "/particle/phase" and "particle/phase/c/0/0/0" in finding.message
+    assert main(["validate", url, "--level", "data", *_options(s3)]) == 1
+    assert code in capsys.readouterr().out
+
+    assert main(["push", str(local), url, "--overwrite", *_options(s3)]) == 0
+    assert validate(url, level="data", storage_options=s3).ok
+
+
+@pytest.mark.network
+def test_an_interrupted_push_to_s3_is_incomplete_until_resumed(s3, local, capsys):
+    url = "s3://shared/stopped/nmc.zarr"
+    calls = []
+
+    def stop(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) > 3:
+            raise ConnectionResetError("connection lost (simulated)")
+
+    with pytest.raises(WriteError, match="marked incomplete"):
+        push(local, url, storage_options=s3, progress=stop)
+    assert main(["validate", url, *_options(s3)]) == 1
+    assert "root.incomplete-write" in capsys.readouterr().out
+    resumed = push(local, url, storage_options=s3)
+    assert resumed.resumed and resumed.kept > 0
+    assert main(["validate", url, "--level", "data", *_options(s3)]) == 0

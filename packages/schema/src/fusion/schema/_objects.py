@@ -38,8 +38,16 @@ class Objects:
         """The location as the user wrote it, for messages."""
 
     @property
+    def protocols(self) -> tuple[str, ...]:
+        protocol = self.fs.protocol
+        return tuple(protocol) if isinstance(protocol, tuple | list) else (protocol,)
+
+    @property
     def writable(self) -> bool:
-        return not isinstance(self.fs, ZipFileSystem) and not self.location.startswith("http")
+        """False for zip members and web servers (fsspec reads them, never writes)."""
+        return not isinstance(self.fs, ZipFileSystem) and not {"http", "https"} & set(
+            self.protocols
+        )
 
     def path(self, key: str) -> str:
         return f"{self.root}/{key}" if self.root else key
@@ -47,6 +55,7 @@ class Objects:
     def list(self) -> dict[str, int | None]:
         """Every object's key and size (None where the server does not say); {} when there
         is nothing at the location."""
+        self.fs.invalidate_cache(self.root)  # a listing cached earlier may be stale
         try:
             found = self.fs.find(self.root, detail=True)
         except FileNotFoundError:

@@ -122,7 +122,10 @@ def push(
         return push_zip(dataset, dest, overwrite, storage_options, report)
     target = open_objects(dest, storage_options)
     if not target.writable:
-        raise WriteError(f"{dest} cannot be written through fsspec ({target.fs.protocol})")
+        raise WriteError(
+            f"{dest} cannot be written ({target.protocols[0]}:// is read-only): push to a "
+            "folder, a .zip file or an object store"
+        )
     existing = target.list()
     state = destination_state(target, existing)
     if state == "complete" and not overwrite:
