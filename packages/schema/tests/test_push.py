@@ -159,6 +159,11 @@ def test_an_incomplete_or_missing_source_is_refused(source, tmp_path):
     assert not (tmp_path / "copy.zarr").exists()
 
 
+def test_pushing_a_store_onto_itself_is_refused(source):
+    with pytest.raises(WriteError, match="is the source itself"):
+        push(source, source / ".." / source.name, overwrite=True)
+
+
 def test_a_folder_that_is_not_a_dataset_is_kept_without_overwrite(source, tmp_path):
     dest = tmp_path / "notes"
     dest.mkdir()

@@ -112,6 +112,8 @@ def push(
         The source cannot be read, is not a Zarr v3 store, or is marked incomplete.
     """
     src_location, dest = os.fspath(source), os.fspath(destination)
+    if _same_place(src_location, dest):
+        raise WriteError(f"{dest} is the source itself: push to another location")
     if source_options is None:
         source_options = storage_options if _same_protocol(src_location, dest) else None
     dataset = read_source(src_location, source_options)
@@ -427,6 +429,12 @@ def _marked(root: bytes) -> bytes:
         f"push started {stamp} by fusion-schema {version('fusion-schema')}"
     )
     return json.dumps(document, indent=2).encode()
+
+
+def _same_place(a: str, b: str) -> bool:
+    if is_url(a) or is_url(b):
+        return a.rstrip("/") == b.rstrip("/")
+    return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _same_protocol(a: str, b: str) -> bool:
