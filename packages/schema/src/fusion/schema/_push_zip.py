@@ -24,7 +24,7 @@ from ._data_checks import bounded_map
 from ._errors import ChunkMismatchError
 from ._manifest import ChunkDigest, digest
 from ._objects import is_url, open_objects, zip_objects
-from ._push import (
+from ._push_source import (
     ROOT,
     WORKERS,
     Progress,

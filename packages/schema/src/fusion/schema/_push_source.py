@@ -1,0 +1,259 @@
+"""The source side of a push: the dataset to copy (`SourceDataset`, checked against its own
+chunk manifests as it is read), what its copy must hold (`expected_objects`), the comparison
+of an existing copy with it (`verify_copy`), and the result (`PushResult`). Shared by the
+folder/object-store and the zip destinations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from ._data_checks import bounded_map
+from ._errors import ChunkMismatchError, UnreadableStoreError
+from ._manifest import (
+    MANIFEST_NAME,
+    ChunkDigest,
+    ChunkManifest,
+    ManifestError,
+    array_of,
+    decode_manifest,
+    digest,
+    encode_manifest,
+    is_chunk_key,
+    manifest_key,
+    manifests_for,
+)
+from ._metadata_checks import INCOMPLETE_MARKER
+from ._objects import Objects, open_objects
+
+__all__ = [
+    "ROOT",
+    "WORKERS",
+    "Progress",
+    "PushResult",
+    "SourceDataset",
+    "attributes",
+    "difference",
+    "expected_objects",
+    "names",
+    "read_source",
+    "verify_copy",
+]
+
+ROOT = "zarr.json"
+WORKERS = 8
+"""Objects in flight at once (each is read, written and read back by one worker)."""
+LISTED = 5
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push did. ``verified_only``: the destination already held the dataset, every
+    object was compared and nothing was written."""
+
+    destination: str
+    objects: int
+    """Objects of the dataset at the destination, manifests included."""
+    bytes: int
+    uploaded: int = 0
+    kept: int = 0
+    """Objects already at the destination with the source's bytes (a resumed push)."""
+    deleted: int = 0
+    """Objects at the destination that the source does not hold, removed."""
+    resumed: bool = False
+    verified_only: bool = False
+    archive: ChunkDigest | None = None
+    """Size and SHA-256 of the zip file, for zip destinations (the registry pins these)."""
+
+
+@dataclass
+class SourceDataset:
+    """A complete store to copy: its objects, root document, arrays and manifests."""
+
+    objects: Objects
+    keys: list[str]
+    """Every object to copy except the root ``zarr.json`` and the manifests: the metadata
+    documents first (so that a stopped push leaves a navigable hierarchy), then the chunks."""
+    sizes: dict[str, int | None]
+    root: bytes
+    arrays: list[str]
+    manifests: dict[str, ChunkManifest]
+    """The source's own manifests, against which each chunk read is checked."""
+
+    @property
+    def location(self) -> str:
+        return self.objects.location
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(size or 0 for size in self.sizes.values())
+
+    def read(self, key: str) -> tuple[bytes, ChunkDigest]:
+        """An object's bytes and digest, checked against the source's manifest."""
+        data = self.objects.read(key)
+        if data is None:
+            raise UnreadableStoreError(f"{self.location}: {key} vanished while it was copied")
+        found = digest(data)
+        prefix = array_of(key, self.manifests)
+        manifest = self.manifests.get(prefix) if prefix is not None else None
+        if manifest is not None and is_chunk_key(key):
+            expected = manifest.chunks.get(key[len(prefix) + 1 :])
+            if expected != found:
+                raise ChunkMismatchError(
+                    f"{self.location} is damaged: {key} does not match {manifest_key(prefix)} "
+                    f"(expected {short(expected)}, found {short(found)}); fix the source "
+                    "first (fusion validate --level data)"
+                )
+        return data, found
+
+
+def read_source(location: str, options: Mapping[str, Any] | None) -> SourceDataset:
+    """List and check the source: a Zarr v3 store, complete, its chunks as its manifests say."""
+    try:
+        objects = open_objects(location, options)
+        sizes = objects.list()
+        root = objects.read(ROOT)
+    except OSError as err:
+        raise UnreadableStoreError(f"cannot read {location}: {err}") from err
+    if root is None:
+        raise UnreadableStoreError(
+            f"{location} is not a Zarr v3 store: no zarr.json at its root"
+            + ("" if sizes else " (nothing there)")
+        )
+    attrs = attributes(root, f"{location}/zarr.json")
+    if INCOMPLETE_MARKER in attrs:
+        raise UnreadableStoreError(
+            f"{location} is marked incomplete ({attrs[INCOMPLETE_MARKER]!r}): a write to it did "
+            "not finish; write it again before pushing"
+        )
+    arrays = _array_prefixes(objects, sizes)
+    manifests = _source_manifests(objects, arrays)
+    keys = sorted(
+        (k for k in sizes if k != ROOT and k.rsplit("/", 1)[-1] != MANIFEST_NAME),
+        key=lambda k: (is_chunk_key(k), k),
+    )
+    _check_against_manifests(location, keys, manifests)
+    return SourceDataset(objects, keys, {k: sizes[k] for k in keys}, root, arrays, manifests)
+
+
+def attributes(document: bytes, where: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(document)
+        attrs = parsed.get("attributes", {}) if isinstance(parsed, dict) else None
+    except ValueError as err:
+        raise UnreadableStoreError(f"{where} is not JSON: {err}") from err
+    return attrs if isinstance(attrs, dict) else {}
+
+
+def _array_prefixes(objects: Objects, sizes: Mapping[str, int | None]) -> list[str]:
+    metadata = [key for key in sizes if key.endswith("/" + ROOT)]
+    arrays = []
+    for key, document in objects.read_many(metadata).items():
+        try:
+            node = json.loads(document or b"{}")
+        except ValueError as err:
+            raise UnreadableStoreError(f"{objects.location}/{key} is not JSON: {err}") from err
+        if isinstance(node, dict) and node.get("node_type") == "array":
+            arrays.append(key[: -len(ROOT) - 1])
+    return sorted(arrays)
+
+
+def _source_manifests(objects: Objects, arrays: list[str]) -> dict[str, ChunkManifest]:
+    manifests = {}
+    for key, data in objects.read_many(manifest_key(prefix) for prefix in arrays).items():
+        if data is not None:
+            try:
+                manifests[key[: -len(MANIFEST_NAME) - 1]] = decode_manifest(data, key)
+            except ManifestError as err:
+                raise ChunkMismatchError(f"{objects.location} is damaged: {err}") from None
+    return manifests
+
+
+def _check_against_manifests(
+    location: str, keys: list[str], manifests: Mapping[str, ChunkManifest]
+) -> None:
+    present = set(keys)
+    missing = [
+        f"{prefix}/{rel}"
+        for prefix, manifest in manifests.items()
+        for rel in manifest.chunks
+        if f"{prefix}/{rel}" not in present
+    ]
+    if missing:
+        raise ChunkMismatchError(
+            f"{location} is damaged: {names(sorted(missing))} listed in its chunk manifests "
+            "but absent; nothing was pushed"
+        )
+
+
+def expected_objects(
+    dataset: SourceDataset, digests: Mapping[str, ChunkDigest]
+) -> dict[str, bytes]:
+    """The manifest objects the destination must hold, from the chunks' digests."""
+    return {
+        manifest_key(prefix): encode_manifest(manifest)
+        for prefix, manifest in manifests_for(digests, dataset.arrays).items()
+    }
+
+
+def verify_copy(dataset: SourceDataset, target: Objects, progress: Progress) -> PushResult:
+    """Compare a complete destination with the source, object by object; write nothing."""
+    problems: list[str] = []
+    digests: dict[str, ChunkDigest] = {}
+    done, total = 0, dataset.total_bytes
+
+    def compare(key: str) -> tuple[str, ChunkDigest, str | None]:
+        _, expected = dataset.read(key)
+        return key, expected, difference(key, expected, target.read(key))
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for key, expected, problem in bounded_map(pool, compare, dataset.keys, 2 * WORKERS):
+            digests[key] = expected
+            if problem:
+                problems.append(problem)
+            done += expected.size
+            progress(done, total)
+    wanted = {**expected_objects(dataset, digests), ROOT: dataset.root}
+    for key, data in wanted.items():
+        problem = difference(key, digest(data), target.read(key))
+        if problem:
+            problems.append(problem)
+    stray = sorted(set(target.list()) - set(dataset.keys) - set(wanted))
+    problems.extend(f"{key} (not in the source)" for key in stray)
+    if problems:
+        raise ChunkMismatchError(
+            f"{target.location} exists and differs from {dataset.location}: "
+            f"{names(problems)}; pass overwrite=True (--overwrite) to replace it"
+        )
+    return PushResult(
+        target.location,
+        objects=len(dataset.keys) + len(wanted),
+        bytes=total,
+        verified_only=True,
+    )
+
+
+def difference(key: str, expected: ChunkDigest, data: bytes | None) -> str | None:
+    if data is None:
+        return f"{key} (missing)"
+    found = digest(data)
+    if found != expected:
+        return f"{key} (expected {short(expected)}, found {short(found)})"
+    return None
+
+
+def short(value: ChunkDigest | None) -> str:
+    if value is None:
+        return "no such chunk"
+    return f"sha256 {value.sha256[:16]}…, {value.size} bytes"
+
+
+def names(items: Iterable[str]) -> str:
+    items = list(items)
+    more = f" and {len(items) - LISTED} more" if len(items) > LISTED else ""
+    return ", ".join(items[:LISTED]) + more
