@@ -109,6 +109,27 @@ def test_an_interrupted_push_never_validates_and_resumes(source, tmp_path, capsy
     assert validate(dest, level="data").ok
 
 
+def test_an_upload_that_reads_back_wrong_is_named_and_stays_incomplete(source, monkeypatch):
+    from fusion.schema._objects import Objects
+
+    real_write = Objects.write
+
+    def lossy_write(self, key, data):  # a store that silently truncates one object
+        real_write(self, key, data[:-3] if key == "particle/phase/c/0/0/0" else data)
+
+    monkeypatch.setattr(Objects, "write", lossy_write)
+    url = "memory://push-test/lossy.zarr"
+    with pytest.raises(ChunkMismatchError, match="read back different") as caught:
+        push(source, url)
+    assert "particle/phase/c/0/0/0 (expected sha256" in str(caught.value)
+    report = validate(url, level="data")
+    assert "root.incomplete-write" in report.codes() and not report.ok
+    monkeypatch.setattr(Objects, "write", real_write)
+    resumed = push(source, url)
+    assert resumed.resumed and resumed.uploaded == 1
+    assert validate(url, level="data").ok
+
+
 def test_a_zip_destination_is_reproducible_and_verified(source, tmp_path):
     first = push(source, tmp_path / "a.zip")
     second = push(source, tmp_path / "b.zip")
