@@ -151,6 +151,7 @@ def export_record(
     record = {
         "checkpoint": source.name,
         "iteration": meta.get("iteration"),
+        "weights": meta.get("exported_weights", "trained"),
         "torch": torch.__version__,
         "onnx": onnx.__version__,
         "opset": opset,
