@@ -19,6 +19,10 @@ def register_generate(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("model", help="model:NAME[@VERSION]")
     parser.add_argument("--shape", type=int, nargs=3, required=True, metavar=("Z", "Y", "X"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--voxel-size", type=float, nargs="+", metavar="UM",
+        help="voxel size in µm (one value, or Z Y X) instead of the model card's",
+    )  # fmt: skip
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
     parser.add_argument("--registry", help="registry file or URL (default: FUSION_REGISTRY)")
@@ -34,7 +38,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
     tree = generate(
         args.model, args.shape, seed=args.seed, device=args.device,
-        registry=args.registry, offline=args.offline,
+        voxel_size_um=_voxel_size(args.voxel_size), registry=args.registry, offline=args.offline,
     )  # fmt: skip
     where = write(tree, args.output, overwrite=args.overwrite)
     group = next(iter(tree.children.values())).to_dataset()
@@ -46,6 +50,14 @@ def run_generate(args: argparse.Namespace) -> int:
         )
     print(f"wrote {where}: {tuple(args.shape)} on {run['device']}, seed {args.seed};{fractions}")
     return 0
+
+
+def _voxel_size(values: list[float] | None) -> float | tuple[float, ...] | None:
+    if values is None or len(values) == 1:
+        return None if values is None else values[0]
+    if len(values) != 3:
+        raise ValueError(f"--voxel-size takes one value or three (Z Y X), got {len(values)}")
+    return tuple(values)
 
 
 def register_segment(subparsers: argparse._SubParsersAction) -> None:

@@ -149,6 +149,7 @@ def generate(
     seed: int = 0,
     device: Device = "auto",
     tile: int | Literal["auto"] | None = "auto",
+    voxel_size_um: float | Sequence[float] | None = None,
     registry: str | os.PathLike[str] | None = None,
     cache: str | os.PathLike[str] | None = None,
     offline: bool | None = None,
@@ -170,6 +171,9 @@ def generate(
         volume is made lazily, tile by tile, when it is written, so memory is bounded by the
         tile, not the volume. ``auto`` (default): `tile_for` the card and shape (192³-voxel
         tiles at most for SliceGAN). ``None`` makes it in one pass, eagerly.
+    voxel_size_um
+        Voxel size (µm; one value or z, y, x) instead of the card's, e.g. where the training
+        image's pixel size is better known than when the card was written.
     registry, cache, offline
         As for ``fusion.registry.pull``.
     """
@@ -218,4 +222,7 @@ def generate(
         values = channels(latent)
     cells = list(tile) if isinstance(tile, tuple) else tile
     execution = {**session.provenance(), "tile_latent_cells": cells, "outputs_run": fetch}
-    return wrap_outputs(request, execution=execution, started=started, values=values)
+    voxel = None if voxel_size_um is None else np.broadcast_to(voxel_size_um, 3).tolist()
+    return wrap_outputs(
+        request, execution=execution, started=started, voxel_size_um=voxel, values=values
+    )
