@@ -145,9 +145,13 @@ def test_table_coordinate_off_the_voxel_grid_is_a_coordinate_in_memory_and_on_di
     import numpy as np
 
     tree = make_example(size="tiny")
-    particle = tree["particle"].to_dataset().assign_coords(
-        energy_loss=("energy_loss", np.arange(3.0), {"units": "eV"}),
-        spectrum=("spectrum", np.array(["NMC", "CBD"], dtype=object)),
+    particle = (
+        tree["particle"]
+        .to_dataset()
+        .assign_coords(
+            energy_loss=("energy_loss", np.arange(3.0), {"units": "eV"}),
+            spectrum=("spectrum", np.array(["NMC", "CBD"], dtype=object)),
+        )
     )
     table = (("spectrum", "energy_loss"), np.ones((2, 3)), {"units": "counts"})
     tree["particle"] = xr.DataTree(particle.assign_coords(phase_spectrum=table))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from transfer_maps import ebsd_tree, rotation, two_regions
 from orix.quaternion import Orientation, symmetry
+from transfer_maps import ebsd_tree, rotation, two_regions
 
 from fusion.transfer import TransferError, ebsd_grains
 from fusion.transfer._quaternions import multiply
@@ -53,7 +53,9 @@ def test_diameters_pixel_size_and_small_grains_dropped():
     assert found.point_group == "m-3m" and found.phase == "ferrite"
     assert (found.labels[0, :3] == 0).all() and found.labels[5, 9] == 0
     np.testing.assert_array_equal(found.areas_px, [27, 29])
-    np.testing.assert_allclose(found.equivalent_diameters_um, np.sqrt(4 * 0.25 * np.array([27, 29]) / np.pi))
+    np.testing.assert_allclose(
+        found.equivalent_diameters_um, np.sqrt(4 * 0.25 * np.array([27, 29]) / np.pi)
+    )
     assert found.min_area_um2 == pytest.approx(5 * 0.25)
 
 

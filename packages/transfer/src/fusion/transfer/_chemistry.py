@@ -157,8 +157,8 @@ def add_chemistry(
     labels = ds[phase_channel]
     where = f"/{group}/{phase_channel}"
     values = {name: phase_value(labels, name, where) for name in selection}
-    source = source_file(eels, f"/{eels_group}/spectrum")
     table = phase_spectra(eels, selection, group=eels_group)
+    source = source_file(eels, f"/{eels_group}/spectrum")
     ids = np.zeros(labels.shape, dtype=np.uint8 if len(values) < 255 else np.uint16)
     for row, value in enumerate(values.values(), start=1):
         ids[np.asarray(labels.values) == value] = row

@@ -79,8 +79,8 @@ def add_crystallography(
     if present:
         raise TransferError(f"/{group} already holds {present}; remove them first")
     value = phase_value(ds[phase_channel], crystal_phase, f"/{group}/{phase_channel}")
-    source = source_file(ebsd, "/ebsd/orientation")
     grains = ebsd_grains(ebsd, threshold_deg=threshold_deg, phase=ebsd_phase, min_pixels=min_pixels)
+    source = source_file(ebsd, "/ebsd/orientation")
     labels = ds[phase_channel]
     if not (labels.values == value).any():
         raise TransferError(f"/{group}/{phase_channel}: no voxel of phase {crystal_phase!r}")

@@ -16,7 +16,7 @@ import xarray as xr
 
 from ._components import components, pair_slices, relabel
 from ._errors import TransferError
-from ._provenance import source_file
+from ._provenance import source_file, title
 from ._quaternions import as_orix, nearest_equivalent, orix_symmetry, positive_w, proper_operations
 
 __all__ = ["GrainMap", "ebsd_grains"]
@@ -90,8 +90,8 @@ def ebsd_grains(
     """
     if not 0 < threshold_deg < 180:
         raise ValueError(f"threshold_deg must lie in (0, 180), got {threshold_deg}")
+    ds = _map_group(ebsd, group)
     source = source_file(ebsd, f"/{group}/orientation").name
-    ds = _map_group(ebsd, group, source)
     word, value = _choose_phase(ds, phase, source)
     point_group = ds.orientation.attrs["crystal_symmetry"][word]
     if orix_symmetry(point_group) is None:
@@ -121,7 +121,8 @@ def ebsd_grains(
     )
 
 
-def _map_group(ebsd: xr.DataTree, group: str, source: str) -> xr.Dataset:
+def _map_group(ebsd: xr.DataTree, group: str) -> xr.Dataset:
+    source = title(ebsd)  # the loaders' title: the file name
     if group not in ebsd.children:
         raise TransferError(f"{source}: no group {group!r}; groups: {sorted(ebsd.children)}")
     ds = ebsd[group].to_dataset(inherit=False)
