@@ -108,7 +108,7 @@ def grow_grains(
     """
     if size_scale <= 0:
         raise ValueError(f"size_scale must be positive, got {size_scale}")
-    positions, spacing = _grid(phase, grains.source)
+    positions, spacing = _grid(phase)
     crystal = np.asarray(phase.values) == crystal_phase
     if not crystal.any():
         raise TransferError(
@@ -255,10 +255,12 @@ def _log_error(value: float, target: float) -> float:
     return abs(math.log(value / target)) if value > 0 else math.inf
 
 
-def _grid(phase: xr.DataArray, source: str) -> tuple[np.ndarray, tuple[float, float, float]]:
+def _grid(phase: xr.DataArray) -> tuple[np.ndarray, tuple[float, float, float]]:
     """Voxel centres (n, 3) in µm, raster order, and the voxel size (z, y, x) in µm."""
     if phase.dims != ("z", "y", "x"):
-        raise TransferError(f"{source}: expected a phase volume on (z, y, x), got {phase.dims}")
+        raise TransferError(
+            f"{phase.name or 'phase'}: expected a label volume on (z, y, x), got {phase.dims}"
+        )
     axes = [np.asarray(phase[dim].values, dtype=np.float64) for dim in ("z", "y", "x")]
     if min(a.size for a in axes) < 2:
         raise TransferError(
