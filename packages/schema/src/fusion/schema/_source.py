@@ -208,10 +208,11 @@ def _all_paths(group: GroupNode) -> Iterator[str]:
 
 
 def _mark_coordinates(group: GroupNode) -> None:
-    """Mark dimension coordinates and arrays listed in xarray's ``coordinates`` attribute."""
+    """Mark dimension coordinates and arrays listed in xarray's ``coordinates`` attribute: on
+    an array, or on the group for non-index coordinates that share no dims with any array."""
     named: set[str] = set()
-    for array in group.arrays.values():
-        listed = array.attrs.get("coordinates")
+    for attrs in (group.attrs, *(array.attrs for array in group.arrays.values())):
+        listed = attrs.get("coordinates")
         if isinstance(listed, str):
             named.update(listed.split())
     for name, array in group.arrays.items():
