@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from fusion.schema import FusionError, active_client, check_reachable
+from fusion.schema import FusionError, active_client, check_reachable, scheduler_facts
 
 from ._device import Device, resolve_device
 from ._preprocess import Normaliser, normaliser
@@ -304,6 +304,7 @@ def segment(
         "overlap_px": overlap,
         "input_channel": channel_path(group, variable),
         "preprocessing": [s.model_dump() for s in steps],
+        **scheduler_facts(),
     }
     attrs = {
         "long_name": out_channel.long_name,

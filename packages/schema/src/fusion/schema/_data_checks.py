@@ -295,7 +295,7 @@ def check_data(
         found = {name: _Tally() for name in rule.tallies}
         failures: list[_BlockResult] = []
         task = functools.partial(_inspect_block, rule, info.array.read)
-        blocks = iter_blocks(info.array)
+        blocks = iter_blocks(info.array, BLOCK_BYTES)
         for result in ordered_map(task, blocks, threads=threads, on_cluster=on_cluster):
             if result.tallies is None:
                 failures.append(result)

@@ -133,7 +133,7 @@ def use_scheduler(
                     n_workers=workers or default_workers(),
                     threads_per_worker=1,
                     processes=processes,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # a free port: 8787 may be taken
                     silence_logs=logging.ERROR,
                 ) as cluster,
                 distributed.Client(cluster, set_as_default=True) as client,
@@ -160,15 +160,19 @@ def _import_distributed(spec: str) -> Any:
 def _connect(distributed: Any, address: str, timeout: float) -> Any:
     """A client of the scheduler at ``address``; a refused port fails at once, not at timeout."""
     parts = urlsplit(address)
-    unreachable = f"cannot reach the dask scheduler at {address}"
     try:
         with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
             pass
         return distributed.Client(address, timeout=timeout, set_as_default=True)
     except (OSError, TimeoutError) as err:
+        reason = (
+            f"no answer within {timeout:g} s"
+            if isinstance(err, TimeoutError)
+            else f"{type(err).__name__}: {err}"
+        )
         raise SchedulerError(
-            f"{unreachable} within {timeout:g} s ({type(err).__name__}: {err}); is "
-            "`dask scheduler` running there and the port open?"
+            f"cannot reach the dask scheduler at {address} ({reason}); is `dask scheduler` "
+            "running there and the port open?"
         ) from err
 
 
