@@ -17,6 +17,7 @@ thread count is the parallelism (``--scheduler local`` starts one-thread workers
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import socket
 import threading
 from collections import OrderedDict
@@ -30,8 +31,9 @@ from ._genonnx import prune_outputs
 
 __all__ = ["ModelFile", "ModelFileError"]
 
-OPEN_SESSIONS = 4
-"""Sessions a process keeps open; the least recently used is closed first."""
+OPEN_SESSIONS = 2
+"""Sessions a process keeps open (a generator and a segmenter, say); the least recently used
+is dropped first. A CPU session keeps its memory arena, up to a tile's activations."""
 
 _sessions: OrderedDict[ModelFile, Session] = OrderedDict()
 _opening = threading.Lock()
@@ -81,8 +83,6 @@ class ModelFile:
         return open_session(model, self.device, threads=self.threads)
 
     def _verified_bytes(self) -> bytes:
-        import hashlib
-
         where = f"on {socket.gethostname()}"
         try:
             data = Path(self.path).read_bytes()
