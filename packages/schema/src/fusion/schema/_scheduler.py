@@ -128,16 +128,7 @@ def use_scheduler(
     token = _KIND.set(kind)
     try:
         if kind == "local":
-            with (
-                distributed.LocalCluster(
-                    n_workers=workers or default_workers(),
-                    threads_per_worker=1,
-                    processes=processes,
-                    dashboard_address=":0",  # a free port: 8787 may be taken
-                    silence_logs=logging.ERROR,
-                ) as cluster,
-                distributed.Client(cluster, set_as_default=True) as client,
-            ):
+            with _local_client(distributed, workers or default_workers(), processes) as client:
                 yield client
         else:
             assert address is not None
@@ -145,6 +136,22 @@ def use_scheduler(
                 yield client
     finally:
         _KIND.reset(token)
+
+
+@contextlib.contextmanager
+def _local_client(distributed: Any, workers: int, processes: bool) -> Iterator[Any]:
+    """A client of a LocalCluster of ``workers`` one-thread workers, both closed at the end."""
+    with (
+        distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=":0",  # a free port: 8787 may be taken
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=True) as client,
+    ):
+        yield client
 
 
 def _import_distributed(spec: str) -> Any:
