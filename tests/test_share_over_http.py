@@ -60,3 +60,25 @@ def test_validate_and_open_over_http(served):
 @pytest.mark.network
 def test_missing_dataset_over_http_is_unreadable(served):
     assert main(["validate", served.replace("demo.zarr", "nothing.zarr")]) == 2
+
+
+@pytest.mark.network
+def test_segment_reads_its_input_over_http(served, tmp_path, monkeypatch):
+    import numpy as np
+
+    from fusion.registry.testing import tiny_segmenter, write_registry
+    from fusion.schema.testing import grey_image_tree
+
+    monkeypatch.setenv("FUSION_CACHE", str(tmp_path / "cache"))
+    models = {"tinyseg": {"0.1.0": tiny_segmenter(tmp_path / "seg")}}
+    registry = str(write_registry(tmp_path / "registry.yaml", models=models))
+    stack = np.random.default_rng(2).integers(0, 4000, (2, 32, 48), dtype=np.uint16)
+    write(grey_image_tree(stack, 0.01), tmp_path / "grey.zarr")  # in the served folder
+    url = served.replace("demo.zarr", "grey.zarr")
+    out = tmp_path / "seg.zarr"
+    argv = ["segment", "model:tinyseg", url, "-o", str(out), "--tile", "32", "--overlap", "16",
+            "--device", "cpu", "--registry", registry]  # fmt: skip
+    assert main(argv) == 0
+    assert validate(out, level="data").ok
+    activity = xr.open_datatree(out, engine="zarr").attrs["fusion"]["provenance"]["activities"]
+    assert activity["segment"]["used"][1] == "/image/intensity"

@@ -5,6 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fusion.schema.cli_options import (
+    add_scheduler_options,
+    add_storage_option,
+    scheduler_from,
+    storage_options_from,
+)
+
 __all__ = ["register_fuse"]
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -25,24 +32,21 @@ def register_fuse(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--registry", help="registry file or URL (default: FUSION_REGISTRY)")
     parser.add_argument("--offline", action="store_true", default=None)
     parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument(
-        "--storage-option", action="append", metavar="KEY=VALUE",
-        help="fsspec option for an output URL (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
-    )  # fmt: skip
+    add_storage_option(parser)
+    add_scheduler_options(parser)
     parser.set_defaults(run=run_fuse)
 
 
 def run_fuse(args: argparse.Namespace) -> int:
-    from fusion.schema._cli import parse_storage_options
-
     from ._runner import fuse
 
-    result = fuse(
-        args.recipe, args.output, work=args.work, overwrite=args.overwrite,
-        storage_options=parse_storage_options(args.storage_option), device=args.device,
-        registry=args.registry, offline=args.offline, progress=args.progress,
-        log=lambda line: print(line, file=sys.stderr),
-    )  # fmt: skip
+    with scheduler_from(args):  # generation and segmentation tiles run where it says
+        result = fuse(
+            args.recipe, args.output, work=args.work, overwrite=args.overwrite,
+            storage_options=storage_options_from(args), device=args.device,
+            registry=args.registry, offline=args.offline, progress=args.progress,
+            log=lambda line: print(line, file=sys.stderr),
+        )  # fmt: skip
     reused = len(result.steps) - len(result.ran)
     print(
         f"wrote {result.output}: {len(result.steps)} steps, {len(result.ran)} ran, {reused} reused"

@@ -3,7 +3,10 @@
 Pydantic models of all metadata (`RootAttrs`, `ChannelAttrs`, `Provenance`, ...), the
 validator (`validate`), the atomic writer (`write`), the reader's side of it (`open_group`: a
 folder, ``.zip`` or fsspec URL as a read-only zarr group, the one place paths become stores),
-the example dataset (`make_example`), the JSON Schema export, and the ``.fusion`` accessors on xarray objects (registered on import).
+the example dataset (`make_example`), the JSON Schema export, the ``.fusion`` accessors on
+xarray objects (registered on import), and where dask work runs (`use_scheduler`: this
+process's threads or a dask.distributed cluster). Options the verbs of every package share
+are in `fusion.schema.cli_options`.
 """
 
 from importlib.metadata import version as _version
@@ -19,6 +22,13 @@ from ._errors import (
 from ._example import make_example
 from ._jsonschema import json_schemas, write_json_schemas
 from ._report import CODES, Finding, ValidationReport
+from ._scheduler import (
+    SchedulerError,
+    active_client,
+    check_reachable,
+    scheduler_facts,
+    use_scheduler,
+)
 from ._source import open_group
 from ._validate import validate
 from ._versions import SUPPORTED_SCHEMAS
@@ -58,6 +68,7 @@ __all__ = [
     "Provenance",
     "RootAttrs",
     "Sample",
+    "SchedulerError",
     "SchemaError",
     "Software",
     "UnreadableFileError",
@@ -65,9 +76,13 @@ __all__ = [
     "ValidationReport",
     "WriteError",
     "__version__",
+    "active_client",
+    "check_reachable",
     "json_schemas",
     "make_example",
     "open_group",
+    "scheduler_facts",
+    "use_scheduler",
     "validate",
     "write",
     "write_json_schemas",

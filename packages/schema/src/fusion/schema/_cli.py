@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from collections.abc import Callable, Iterator
 
-from ._errors import FusionError
 from ._example import SIZES, make_example
 from ._jsonschema import write_json_schemas
 from ._validate import validate
 from ._write import write
+from .cli_options import (
+    add_scheduler_options,
+    add_storage_option,
+    scheduler_from,
+    storage_options_from,
+)
 
 __all__ = ["register_example", "register_schema", "register_validate"]
 
@@ -31,29 +35,6 @@ def _no_progress(description: str) -> Iterator[None]:
 
 def _progress(args: argparse.Namespace) -> Callable:
     return getattr(args, "progress", _no_progress)
-
-
-def parse_storage_options(pairs: list[str] | None) -> dict[str, object]:
-    """``["endpoint_url=http://127.0.0.1:5000", "anon=true"]`` → a storage_options dict."""
-    options: dict[str, object] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise FusionError(f"--storage-option expects KEY=VALUE, got {pair!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
-def _add_storage_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--storage-option",
-        action="append",
-        metavar="KEY=VALUE",
-        help="fsspec option for URLs (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
-    )
 
 
 def register_validate(subparsers: Subparsers) -> None:
@@ -70,13 +51,14 @@ def register_validate(subparsers: Subparsers) -> None:
         help="metadata: attributes, dims, coordinates (fast, any size); data: also every value",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    _add_storage_option(parser)
+    add_storage_option(parser)
+    add_scheduler_options(parser)
     parser.set_defaults(run=run_validate)
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    options = parse_storage_options(args.storage_option)
-    with _progress(args)(f"validating {args.path}") as progress:
+    options = storage_options_from(args)
+    with scheduler_from(args), _progress(args)(f"validating {args.path}") as progress:
         report = validate(args.path, level=args.level, storage_options=options, progress=progress)
     if args.json:
         print(report.to_json())
@@ -97,13 +79,13 @@ def register_example(subparsers: Subparsers) -> None:
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
-    _add_storage_option(parser)
+    add_storage_option(parser)
     parser.set_defaults(run=run_example)
 
 
 def run_example(args: argparse.Namespace) -> int:
     tree = make_example(size=args.size, seed=args.seed)
-    options = parse_storage_options(args.storage_option)
+    options = storage_options_from(args)
     where = write(tree, args.output, overwrite=args.overwrite, storage_options=options)
     scales = ", ".join(
         f"{name} {tuple(ds.sizes[d] for d in ('z', 'y', 'x'))} at {ds.fusion.voxel_size_um[2]} um"

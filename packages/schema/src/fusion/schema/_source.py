@@ -125,7 +125,9 @@ def tree_from_target(target: object, storage_options: Mapping[str, Any] | None =
 def _tree_from_zarr(group: zarr.Group) -> GroupNode:
     root = GroupNode(path="/", attrs=dict(group.attrs), zarr_format=group.metadata.zarr_format)
     nodes: dict[str, GroupNode] = {"": root}
-    members = sorted(group.members(max_depth=None), key=lambda kv: kv[0].count("/"))
+    # parents before children, then by name: stores list members in no fixed order (zarr
+    # lists concurrently), and the report's findings must come in the same order every time
+    members = sorted(group.members(max_depth=None), key=lambda kv: (kv[0].count("/"), kv[0]))
     for key, member in members:
         parent_key, _, name = key.rpartition("/")
         parent = nodes.get(parent_key)

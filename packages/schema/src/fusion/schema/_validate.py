@@ -37,6 +37,11 @@ def validate(
     progress
         Called as ``progress(bytes_done, bytes_total)`` while values are checked.
 
+    The values of a path or URL are checked block by block on the active dask.distributed
+    cluster's workers when there is one (``with use_scheduler("local"): ...``), else on
+    threads here; the report is the same. In-memory targets (a DataTree, a zarr group,
+    ``memory://``) are always checked here: workers in other processes cannot see them.
+
     Returns
     -------
     ValidationReport
@@ -66,7 +71,7 @@ def validate(
     try:
         channels = check_metadata(tree, report)
         if level == "data":
-            check_data(channels, report, progress)
+            check_data(channels, report, progress, on_cluster=_workers_can_open(target))
     except Exception as err:  # a bug of ours must still give the user a report
         report.add(
             "validator.internal-error",
@@ -74,6 +79,11 @@ def validate(
             f"{type(err).__name__}: {err}; please report this with the store",
         )
     return report
+
+
+def _workers_can_open(target: Any) -> bool:
+    """True for a path or URL that a cluster's workers can open themselves."""
+    return isinstance(target, str | os.PathLike) and not os.fspath(target).startswith("memory://")
 
 
 def _unreadable_message(target: Any, err: BaseException) -> str:
