@@ -9,7 +9,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ["fusion.schema", "fusion.models", "fusion.loaders", "fusion.cli"]
+PACKAGES = ["fusion.schema", "fusion.models", "fusion.loaders", "fusion.cli", "fusion.analysis"]
 MODULES = sorted(
     name
     for package in PACKAGES
