@@ -9,7 +9,14 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ["fusion.schema", "fusion.models", "fusion.loaders", "fusion.cli", "fusion.analysis"]
+PACKAGES = [
+    "fusion.schema",
+    "fusion.models",
+    "fusion.loaders",
+    "fusion.cli",
+    "fusion.analysis",
+    "fusion.show",
+]
 MODULES = sorted(
     name
     for package in PACKAGES

@@ -9,6 +9,7 @@ the example dataset (`make_example`), the JSON Schema export, and the ``.fusion`
 from importlib.metadata import version as _version
 
 from . import _accessor  # noqa: F401  (registers the .fusion accessors)
+from ._cli import parse_storage_options
 from ._errors import (
     FusionError,
     SchemaError,
@@ -68,6 +69,7 @@ __all__ = [
     "json_schemas",
     "make_example",
     "open_group",
+    "parse_storage_options",
     "validate",
     "write",
     "write_json_schemas",
