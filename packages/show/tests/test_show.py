@@ -216,3 +216,10 @@ def test_opens_any_fsspec_url(tmp_path):
     shown = show(url, tmp_path / "tiny.png", groups=["/electrode"])
     assert shown.channels == ["/electrode/grayscale", "/electrode/phase"]
     assert read_png(shown.path).size[0] > 0
+
+
+def test_a_group_without_coordinates_cannot_be_placed():
+    tree = labelled_tree()
+    bare = tree["scan"].to_dataset().drop_vars("y")
+    with pytest.raises(SchemaError, match="group /scan has no y coordinate: voxel positions"):
+        render(xr.DataTree.from_dict({"/scan": bare}), source="bare.zarr")

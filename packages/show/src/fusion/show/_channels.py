@@ -70,6 +70,12 @@ def voxel_channels(
         ]
         if names:
             dataset = node.to_dataset(inherit=True)
+            missing = [dim for dim in SPATIAL_DIMS if dim not in dataset.coords]
+            if missing:
+                raise SchemaError(
+                    f"{source}: group {node.path} has no {', '.join(missing)} coordinate: "
+                    "voxel positions in µm are needed to draw it"
+                )
             found[node.path] = [Channel(node.path, name, dataset) for name in names]
     if groups is None:
         if not found:

@@ -67,6 +67,8 @@ def _draw_panel(ax, panel: Panel, row: Row) -> None:
 
 
 def _draw_key(figure: Figure, row: Row, axes) -> None:
+    if not row.panels:
+        return
     if row.kind == "scalar":
         figure.colorbar(axes[0].images[0], ax=list(axes), label=row.label, shrink=0.9)
         return

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ._channels import open_tree, voxel_channels
 from ._figure import draw, save_png
-from ._panels import channel_row
+from ._panels import Row, channel_row
 
 __all__ = ["Shown", "render", "show"]
 
@@ -47,8 +47,7 @@ def render(
     source
         Name of the dataset in error messages.
     """
-    rows = [channel_row(channel, index) for channel in voxel_channels(tree, groups, source)]
-    return draw(rows)
+    return draw(_rows(tree, groups, index, source))
 
 
 def show(
@@ -65,9 +64,12 @@ def show(
     `fusion.schema.SchemaError` when there is nothing to draw, `ShowError` for an index
     outside the volume and `fusion.schema.WriteError` when the PNG cannot be written.
     """
-    tree = open_tree(location, storage_options)
-    figure = render(tree, groups, index, source=os.fspath(location))
-    path = save_png(figure, output)
-    drawn = [ax for ax in figure.axes if ax.images]
-    titles = [ax.get_title().split()[0] for ax in drawn]
-    return Shown(path, list(dict.fromkeys(titles)), len(drawn))
+    rows = _rows(open_tree(location, storage_options), groups, index, os.fspath(location))
+    path = save_png(draw(rows), output)
+    return Shown(path, [row.path for row in rows], sum(len(row.panels) for row in rows))
+
+
+def _rows(
+    tree: xr.DataTree, groups: Sequence[str] | None, index: Sequence[int] | None, source: str
+) -> list[Row]:
+    return [channel_row(channel, index) for channel in voxel_channels(tree, groups, source)]
