@@ -12,6 +12,7 @@ are in `fusion.schema.cli_options`.
 from importlib.metadata import version as _version
 
 from . import _accessor  # noqa: F401  (registers the .fusion accessors)
+from .cli_options import parse_storage_options
 from ._errors import (
     FusionError,
     SchemaError,
@@ -83,6 +84,7 @@ __all__ = [
     "open_group",
     "scheduler_facts",
     "use_scheduler",
+    "parse_storage_options",
     "validate",
     "write",
     "write_json_schemas",
