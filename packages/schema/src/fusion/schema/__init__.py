@@ -12,7 +12,6 @@ are in `fusion.schema.cli_options`.
 from importlib.metadata import version as _version
 
 from . import _accessor  # noqa: F401  (registers the .fusion accessors)
-from .cli_options import parse_storage_options
 from ._errors import (
     FusionError,
     SchemaError,
@@ -34,6 +33,7 @@ from ._source import open_group
 from ._validate import validate
 from ._versions import SUPPORTED_SCHEMAS
 from ._write import write
+from .cli_options import parse_storage_options
 from .v0_2 import (
     PROJECTION_LAYOUTS,
     SCHEMA_ID,
@@ -82,9 +82,9 @@ __all__ = [
     "json_schemas",
     "make_example",
     "open_group",
+    "parse_storage_options",
     "scheduler_facts",
     "use_scheduler",
-    "parse_storage_options",
     "validate",
     "write",
     "write_json_schemas",
