@@ -394,7 +394,9 @@ def main(argv: list[str] | None = None) -> None:
             )
             sums = dict.fromkeys(sums, 0.0)
         if it % cfg.eval_every == 0:
-            labels = generate_labels(G_ema, cfg.eval_latent, seed=cfg.seed).numpy()  # (X, Y, Z) uint8
+            labels = generate_labels(
+                G_ema, cfg.eval_latent, seed=cfg.seed
+            ).numpy()  # (X, Y, Z) uint8
             vf = np.bincount(labels.ravel(), minlength=mcfg.n_phases) / labels.size
             err = np.abs(vf - data.fractions)
             progress["last_eval"] = {
