@@ -37,11 +37,15 @@ def register(
     card: dict[str, Any],
     tensors_path: Path,
     tolerance: dict[str, float],
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """Validate the entry and write it into registry.yaml; return it."""
     from fusion.registry import Registry
 
-    card = {**card, "test_tensors": {**digest(tensors_path), "tolerance": tolerance}}
+    tensors = {**digest(tensors_path), "tolerance": tolerance}
+    if seed is not None:  # a generator's test latent is drawn from this seed
+        tensors["seed"] = seed
+    card = {**card, "test_tensors": tensors}
     entry = {**digest(onnx_path), "card": card}
     text = REGISTRY.read_text(encoding="utf-8")
     header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))

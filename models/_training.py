@@ -151,6 +151,8 @@ def export_record(
     record = {
         "checkpoint": source.name,
         "iteration": meta.get("iteration"),
+        "weights": meta.get("exported_weights", "trained"),
+        "elapsed_s": meta.get("elapsed_s"),
         "torch": torch.__version__,
         "onnx": onnx.__version__,
         "opset": opset,

@@ -9,7 +9,16 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ["fusion.schema", "fusion.models", "fusion.loaders", "fusion.cli"]
+PACKAGES = [
+    "fusion.schema",
+    "fusion.models",
+    "fusion.loaders",
+    "fusion.cli",
+    "fusion.analysis",
+    "fusion.show",
+    "fusion.transfer",
+    "fusion.fuse",
+]
 MODULES = sorted(
     name
     for package in PACKAGES

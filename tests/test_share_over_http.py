@@ -74,3 +74,24 @@ def test_push_from_a_web_server_to_a_folder(served, tmp_path):
     assert copied == {p.relative_to(served_folder) for p in served_folder.rglob("*")}
     with pytest.raises(OSError, match="cannot be written"):
         push(tmp_path / "copy.zarr", served.replace("demo.zarr", "up.zarr"))
+
+
+def test_segment_reads_its_input_over_http(served, tmp_path, monkeypatch):
+    import numpy as np
+
+    from fusion.registry.testing import tiny_segmenter, write_registry
+    from fusion.schema.testing import grey_image_tree
+
+    monkeypatch.setenv("FUSION_CACHE", str(tmp_path / "cache"))
+    models = {"tinyseg": {"0.1.0": tiny_segmenter(tmp_path / "seg")}}
+    registry = str(write_registry(tmp_path / "registry.yaml", models=models))
+    stack = np.random.default_rng(2).integers(0, 4000, (2, 32, 48), dtype=np.uint16)
+    write(grey_image_tree(stack, 0.01), tmp_path / "grey.zarr")  # in the served folder
+    url = served.replace("demo.zarr", "grey.zarr")
+    out = tmp_path / "seg.zarr"
+    argv = ["segment", "model:tinyseg", url, "-o", str(out), "--tile", "32", "--overlap", "16",
+            "--device", "cpu", "--registry", registry]  # fmt: skip
+    assert main(argv) == 0
+    assert validate(out, level="data").ok
+    activity = xr.open_datatree(out, engine="zarr").attrs["fusion"]["provenance"]["activities"]
+    assert activity["segment"]["used"][1] == "/image/intensity"

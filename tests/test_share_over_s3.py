@@ -90,7 +90,7 @@ def _remote(s3):
 
 @pytest.fixture
 def local(tmp_path) -> Path:
-    """The dataset to share, as a local folder (the lead's fused recipe will replace it)."""
+    """A small dataset to share, as a local folder."""
     return Path(write(make_example(size="tiny", seed=11), tmp_path / "nmc.zarr"))
 
 
@@ -187,3 +187,27 @@ def test_an_interrupted_push_to_s3_is_incomplete_until_resumed(s3, local, capsys
     resumed = push(local, url, storage_options=s3)
     assert resumed.resumed and resumed.kept > 0
     assert main(["validate", url, "--level", "data", *_options(s3)]) == 0
+
+
+@pytest.mark.network
+def test_load_segment_and_generate_to_and_from_s3(s3, instruments, tmp_path, monkeypatch):
+    from fusion.registry.testing import tiny_generator, tiny_segmenter, write_registry
+
+    monkeypatch.setenv("FUSION_CACHE", str(tmp_path / "cache"))
+    models = {
+        "tiny": {"0.1.0": tiny_generator(tmp_path / "gen")},
+        "tinyseg": {"0.1.0": tiny_segmenter(tmp_path / "seg")},
+    }
+    registry = str(write_registry(tmp_path / "registry.yaml", models=models))
+    options = _options(s3)
+    sem, seg, gen = "s3://shared/sem.zarr", "s3://shared/seg.zarr", "s3://shared/gen.zarr"
+    image = instruments / "sem" / "test_tiff_Zeiss_SEM_1k.tif"
+    assert main(["load", "sem", str(image), "-o", sem, *options]) == 0
+    assert main(["segment", "model:tinyseg", sem, "-o", seg, "--tile", "256", "--device", "cpu",
+                 "--registry", registry, *options]) == 0  # fmt: skip
+    assert main(["generate", "model:tiny", "--shape", "5", "6", "7", "--device", "cpu",
+                 "--registry", registry, "-o", gen, *options]) == 0  # fmt: skip
+    for url in (sem, seg, gen):
+        assert validate(url, level="data", storage_options=s3).ok, url
+    labels = xr.open_datatree(seg, engine="zarr", storage_options=s3)["image"]["phase"]
+    assert labels.attrs["origin"] == "inferred"

@@ -55,8 +55,9 @@ PROBABILITY_ATOL = 1e-5
 VERIFY_GRIDS = [(4, 4, 4), (4, 6, 8), (3, 5, 4)]
 
 
-def load_generator(checkpoint: Path | None) -> tuple[Generator, dict, Path]:
-    """The generator of a checkpoint (the latest by default), in eval mode."""
+def load_generator(checkpoint: Path | None, raw: bool = False) -> tuple[Generator, dict, Path]:
+    """The generator of a checkpoint (the latest by default), in eval mode: its moving average
+    ("E." tensors) where the checkpoint has one and ``raw`` is false, else the trained weights."""
     if checkpoint is None:
         found = latest_checkpoint(HERE / "checkpoints")
         if found is None:
@@ -67,8 +68,10 @@ def load_generator(checkpoint: Path | None) -> tuple[Generator, dict, Path]:
         tensors, meta = read_checkpoint(path)
     config = SliceGANConfig(**meta["model_config"])
     generator = Generator(config)
-    weights = {k.removeprefix("G."): v for k, v in tensors.items() if k.startswith("G.")}
+    prefix = "E." if not raw and any(k.startswith("E.") for k in tensors) else "G."
+    weights = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
     generator.load_state_dict(weights)
+    meta = meta | {"exported_weights": "moving average" if prefix == "E." else "trained"}
     return generator.eval(), meta, path
 
 
@@ -149,13 +152,16 @@ def main() -> None:
     parser.add_argument(
         "--random-init", action="store_true", help="export a random generator (no checkpoint)"
     )
+    parser.add_argument(
+        "--raw", action="store_true", help="the trained weights, not their moving average"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "slicegan-nmc.onnx")
     args = parser.parse_args()
 
     if args.random_init:
         generator, meta, source = random_generator(), {}, Path("random-init")
     else:
-        generator, meta, source = load_generator(args.checkpoint)
+        generator, meta, source = load_generator(args.checkpoint, raw=args.raw)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     export(generator, args.out)
     size = args.out.stat().st_size

@@ -12,7 +12,11 @@ updates the one shared critic once per slicing axis (x, y, z), as in the SliceGA
 To keep a CPU run affordable the critic sees `slices_per_axis` randomly chosen slices of each generated
 64^3 volume per axis instead of all 64 (an unbiased subsample of the same loss).
 
-Checkpoints (`ckpt_<iter>.safetensors`, no pickle) hold generator, critic and both Adam states, the RNG
+The generator that is evaluated and exported is an exponential moving average of the trained one
+(weights and BatchNorm statistics, decay `ema_decay` per generator step; Karras et al., ICLR 2018;
+Yazıcı et al., ICLR 2019): WGAN generators oscillate from step to step, their average does not.
+
+Checkpoints (`ckpt_<iter>.safetensors`, no pickle) hold generator, its average, critic and both Adam states, the RNG
 states, the iteration count and, as JSON in the safetensors header, the model and training configs.
 They are written atomically every `ckpt_minutes` and on exit; `latest.json` beside them is a readable
 summary. Resuming (the default) restores everything, so a stopped run continues exactly where it was.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import dataclasses
 import functools
 import json
@@ -75,6 +80,7 @@ class TrainConfig:
     beta1: float = 0.0
     beta2: float = 0.9
     gp_lambda: float = 10.0
+    ema_decay: float = 0.995  # per generator step: the averaged generator spans ~200 steps
     critic_iters: int = 5  # critic iterations per generator step
     real_batch: int = 32  # real 64x64 crops per axis per critic update
     fake_volumes: int = 2  # generated 64^3 volumes per critic iteration
@@ -183,6 +189,7 @@ def save_checkpoint(
     cfg: TrainConfig,
     mcfg: SliceGANConfig,
     G,
+    G_ema,
     D,
     optG,
     optD,
@@ -190,6 +197,7 @@ def save_checkpoint(
     progress: dict,
 ) -> Path:
     tensors = {f"G.{k}": v.contiguous() for k, v in G.state_dict().items()}
+    tensors |= {f"E.{k}": v.contiguous() for k, v in G_ema.state_dict().items()}
     tensors |= {f"D.{k}": v.contiguous() for k, v in D.state_dict().items()}
     meta = {
         "format": FORMAT,
@@ -230,6 +238,19 @@ def gradient_penalty(D: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch
 
 def fmt(values) -> str:
     return "[" + ", ".join(f"{float(v):.4f}" for v in values) + "]"
+
+
+@torch.no_grad()
+def update_average(average: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """average ← decay·average + (1 − decay)·model, for parameters and floating-point buffers
+    (BatchNorm running statistics); integer buffers (batch counts) are copied."""
+    for a, m in zip(average.parameters(), model.parameters(), strict=True):
+        a.lerp_(m, 1.0 - decay)
+    for a, m in zip(average.buffers(), model.buffers(), strict=True):
+        if a.is_floating_point():
+            a.lerp_(m, 1.0 - decay)
+        else:
+            a.copy_(m)
 
 
 def random_slices(volumes: torch.Tensor, axis: int, n: int) -> torch.Tensor:
@@ -291,8 +312,16 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_rng_state(tensors["rng.torch"])
         rng.bit_generator.state = meta["numpy_rng"]
         progress = {k: meta[k] for k in progress}
-        log(f"resumed from {path.name} at iteration {progress['iteration']}")
+        average = {k[2:]: v for k, v in tensors.items() if k.startswith("E.")}
+        G_ema = copy.deepcopy(G)  # a checkpoint from before averaging starts the average here
+        if average:
+            G_ema.load_state_dict(average)
+        log(
+            f"resumed from {path.name} at iteration {progress['iteration']}"
+            + ("" if average else "; generator average starts from its weights")
+        )
     else:
+        G_ema = copy.deepcopy(G)
         log(
             f"new run: G {count_parameters(G):,} params, D {count_parameters(D):,} params, "
             f"config {json.dumps(dataclasses.asdict(cfg))}"
@@ -315,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
     def checkpoint() -> None:
         nonlocal last_ckpt
         progress["elapsed_s"] = elapsed0 + time.time() - session_start
-        save_checkpoint(out, cfg, mcfg, G, D, optG, optD, rng, progress)
+        save_checkpoint(out, cfg, mcfg, G, G_ema, D, optG, optD, rng, progress)
         last_ckpt = time.time()
 
     G.train()
@@ -346,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
         g_loss = -sum(D(random_slices(fake, axis, cfg.slices_per_axis)).mean() for axis in range(3))
         g_loss.backward()
         optG.step()
+        update_average(G_ema, G, cfg.ema_decay)
         sums["g_loss"] += g_loss.item()
         sums["n_g"] += 1
         progress["iteration"] += 1
@@ -364,7 +394,9 @@ def main(argv: list[str] | None = None) -> None:
             )
             sums = dict.fromkeys(sums, 0.0)
         if it % cfg.eval_every == 0:
-            labels = generate_labels(G, cfg.eval_latent, seed=cfg.seed).numpy()  # (X, Y, Z) uint8
+            labels = generate_labels(
+                G_ema, cfg.eval_latent, seed=cfg.seed
+            ).numpy()  # (X, Y, Z) uint8
             vf = np.bincount(labels.ravel(), minlength=mcfg.n_phases) / labels.size
             err = np.abs(vf - data.fractions)
             progress["last_eval"] = {

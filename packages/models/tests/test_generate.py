@@ -6,6 +6,7 @@ import copy
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from fusion.cli import main
 from fusion.models import ShapeError, generate, latent_shape
@@ -94,3 +95,20 @@ def test_tiled_generation_streams_into_a_conforming_store(registry, tmp_path):
     tree = generate("model:tiny", (10, 10, 10), seed=1, registry=registry, device="cpu", tile=5)
     write(tree, tmp_path / "big.zarr")
     assert validate(tmp_path / "big.zarr", level="data").ok
+
+
+def test_a_voxel_size_given_by_the_caller_overrides_the_cards(registry, tmp_path):
+    default = generate("model:tiny", (3, 4, 5), registry=registry, device="cpu")
+    assert default["generated"].to_dataset().fusion.voxel_size_um == pytest.approx(
+        (0.05, 0.05, 0.05)
+    )
+    tree = generate("model:tiny", (3, 4, 5), voxel_size_um=(0.5, 0.2, 0.2), registry=registry,
+                    device="cpu")  # fmt: skip
+    assert tree["generated"].to_dataset().fusion.voxel_size_um == pytest.approx((0.5, 0.2, 0.2))
+    np.testing.assert_array_equal(tree["generated"].phase.values, default["generated"].phase.values)
+    out = tmp_path / "gen.zarr"
+    argv = ["generate", "model:tiny", "--shape", "3", "4", "5", "--voxel-size", "0.25",
+            "--device", "cpu", "--registry", str(registry), "-o", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    assert validate(out).ok
+    assert xr.open_datatree(out, engine="zarr")["generated"].x.values[1] == pytest.approx(0.25)

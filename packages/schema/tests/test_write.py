@@ -139,3 +139,24 @@ def test_fixed_width_string_coordinates_are_stored_as_variable_length(tmp_path):
     document = json.loads((tmp_path / "a.zarr" / "particle" / "element" / "zarr.json").read_text())
     assert document["data_type"] == "string"  # Zarr's variable-length UTF-8, not fixed UTF-32
     assert validate(tmp_path / "a.zarr", level="data").ok
+
+
+def test_table_coordinate_off_the_voxel_grid_is_a_coordinate_in_memory_and_on_disk(tmp_path):
+    import numpy as np
+
+    tree = make_example(size="tiny")
+    particle = (
+        tree["particle"]
+        .to_dataset()
+        .assign_coords(
+            energy_loss=("energy_loss", np.arange(3.0), {"units": "eV"}),
+            spectrum=("spectrum", np.array(["NMC", "CBD"], dtype=object)),
+        )
+    )
+    table = (("spectrum", "energy_loss"), np.ones((2, 3)), {"units": "counts"})
+    tree["particle"] = xr.DataTree(particle.assign_coords(phase_spectrum=table))
+    assert validate(tree, level="data").ok
+    write(tree, tmp_path / "a.zarr")
+    # xarray lists it in the group's `coordinates` attribute: it shares no dim with a channel
+    assert "phase_spectrum" in zarr.open_group(tmp_path / "a.zarr")["particle"].attrs["coordinates"]
+    assert validate(tmp_path / "a.zarr", level="data").ok

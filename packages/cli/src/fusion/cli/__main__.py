@@ -4,4 +4,5 @@ import sys
 
 from ._main import main
 
-sys.exit(main())
+if __name__ == "__main__":  # a LocalCluster's worker processes import this module again
+    sys.exit(main())

@@ -8,6 +8,7 @@ import warnings
 from importlib.metadata import entry_points
 
 from fusion.schema import write
+from fusion.schema.cli_options import add_storage_option, storage_options_from
 
 from ._base import LoaderWarning, load
 
@@ -36,6 +37,7 @@ def register_load(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--material", default="unspecified", help="sample material to record")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_storage_option(parser)
     parser.set_defaults(run=run_load)
 
 
@@ -46,7 +48,9 @@ def run_load(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LoaderWarning)
         tree = load(args.kind, args.input, **options)
-    where = write(tree, args.output, overwrite=args.overwrite)
+    where = write(
+        tree, args.output, overwrite=args.overwrite, storage_options=storage_options_from(args)
+    )
     notes = [str(w.message) for w in caught if issubclass(w.category, LoaderWarning)]
     summary = summarize(tree, where, notes)
     print(json.dumps(summary, indent=2) if args.json else _summary_line(summary))

@@ -1,8 +1,16 @@
-"""``fusion generate``: a thin verb over `fusion.models.generate`."""
+"""``fusion generate`` and ``fusion segment``: thin verbs over `fusion.models.generate` and
+`fusion.models.segment`, on the scheduler ``--scheduler`` names, to and from fsspec URLs."""
 
 from __future__ import annotations
 
 import argparse
+
+from fusion.schema.cli_options import (
+    add_scheduler_options,
+    add_storage_option,
+    scheduler_from,
+    storage_options_from,
+)
 
 from ._device import DEVICES
 
@@ -19,33 +27,53 @@ def register_generate(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("model", help="model:NAME[@VERSION]")
     parser.add_argument("--shape", type=int, nargs=3, required=True, metavar=("Z", "Y", "X"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--voxel-size", type=float, nargs="+", metavar="UM",
+        help="voxel size in µm (one value, or Z Y X) instead of the model card's",
+    )  # fmt: skip
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
     parser.add_argument("--registry", help="registry file or URL (default: FUSION_REGISTRY)")
     parser.add_argument("--offline", action="store_true", default=None)
     parser.add_argument("--overwrite", action="store_true")
+    add_storage_option(parser)
+    add_scheduler_options(parser)
     parser.set_defaults(run=run_generate)
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from fusion.schema import write
+    from fusion.schema import check_reachable, write
 
     from ._generate import generate
+    from ._segment import open_tree
 
-    tree = generate(
-        args.model, args.shape, seed=args.seed, device=args.device,
-        registry=args.registry, offline=args.offline,
-    )  # fmt: skip
-    where = write(tree, args.output, overwrite=args.overwrite)
-    group = next(iter(tree.children.values())).to_dataset()
+    options = storage_options_from(args)
+    with scheduler_from(args):
+        check_reachable(args.output)
+        tree = generate(
+            args.model, args.shape, seed=args.seed, device=args.device,
+            voxel_size_um=_voxel_size(args.voxel_size), registry=args.registry,
+            offline=args.offline,
+        )  # fmt: skip
+        where = write(tree, args.output, overwrite=args.overwrite, storage_options=options)
+        group = next(iter(tree.children))
+        stored = open_tree(where, options)[group].to_dataset(inherit=False)  # not a second run
+        fractions = ""
+        if "phase" in stored:
+            fractions = " phases " + ", ".join(
+                f"{k} {v:.3f}" for k, v in stored.fusion.phase_fractions().items()
+            )
     run = tree.attrs["fusion"]["provenance"]["activities"]["run-model"]["parameters"]
-    fractions = ""
-    if "phase" in group:
-        fractions = " phases " + ", ".join(
-            f"{k} {v:.3f}" for k, v in group.fusion.phase_fractions().items()
-        )
     print(f"wrote {where}: {tuple(args.shape)} on {run['device']}, seed {args.seed};{fractions}")
     return 0
+
+
+def _voxel_size(values: list[float] | None) -> float | tuple[float, ...] | None:
+    if values is None or len(values) == 1:
+        return None if values is None else values[0]
+    if len(values) != 3:
+        raise ValueError(f"--voxel-size takes one value or three (Z Y X), got {len(values)}")
+    return tuple(values)
 
 
 def register_segment(subparsers: argparse._SubParsersAction) -> None:
@@ -67,27 +95,33 @@ def register_segment(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--registry", help="registry file or URL (default: FUSION_REGISTRY)")
     parser.add_argument("--offline", action="store_true", default=None)
     parser.add_argument("--overwrite", action="store_true")
+    add_storage_option(parser)
+    add_scheduler_options(parser)
     parser.set_defaults(run=run_segment)
 
 
 def run_segment(args: argparse.Namespace) -> int:
-    from fusion.schema import write
+    from fusion.schema import check_reachable, write
 
     from ._segment import open_tree, segment
 
-    with args.progress("segmenting", unit="tile") as update:
-        tree = segment(
-            args.input, args.model, channel=args.channel, name=args.name, device=args.device,
-            tile=args.tile, overlap=args.overlap, registry=args.registry, offline=args.offline,
-            progress=update,
-        )  # fmt: skip
-        where = write(tree, args.output, overwrite=args.overwrite)
-    activities = tree.attrs["fusion"]["provenance"]["activities"]
-    run = next(a for a in reversed(activities.values()) if a["type"] == "segment")
-    (made,) = run["generated"]
-    group, name = made.rsplit("/", 1)
-    written = open_tree(where, None)  # the labels as stored, not a second inference
-    fractions = written[group].to_dataset(inherit=False).fusion.phase_fractions(name)
+    options = storage_options_from(args)
+    with scheduler_from(args):
+        check_reachable(args.output)
+        with args.progress("segmenting", unit="tile") as update:
+            tree = segment(
+                args.input, args.model, channel=args.channel, name=args.name,
+                device=args.device, tile=args.tile, overlap=args.overlap,
+                registry=args.registry, offline=args.offline, storage_options=options,
+                progress=update,
+            )  # fmt: skip
+            where = write(tree, args.output, overwrite=args.overwrite, storage_options=options)
+        activities = tree.attrs["fusion"]["provenance"]["activities"]
+        run = next(a for a in reversed(activities.values()) if a["type"] == "segment")
+        (made,) = run["generated"]
+        group, name = made.rsplit("/", 1)
+        written = open_tree(where, options)  # the labels as stored, not a second inference
+        fractions = written[group].to_dataset(inherit=False).fusion.phase_fractions(name)
     shown = ", ".join(f"{k} {v:.3f}" for k, v in fractions.items())
     print(f"wrote {where}: {made} from {run['parameters']['input_channel']} "
           f"on {run['parameters']['device']}; phases {shown}")  # fmt: skip

@@ -36,6 +36,7 @@ __all__ = [
     "cpu_cores",
     "cuda_available",
     "open_session",
+    "resolve_device",
     "session_options",
 ]
 
@@ -150,6 +151,13 @@ def providers_for(device: Device) -> list[str]:
             + "; use --device cpu or --device auto"
         )
     return [CPU]
+
+
+def resolve_device(device: Device) -> Device:
+    """``cpu`` or ``cuda``: where ``device`` runs here (``auto``: CUDA when usable); raises for an
+    unusable ``cuda``. Tasks sent to a cluster's workers carry this, not ``auto``, so they run
+    where the provenance says."""
+    return "cuda" if providers_for(device)[0] == CUDA else "cpu"
 
 
 def open_session(

@@ -15,29 +15,41 @@ node of a graph, the Softmax branch included, whichever outputs are fetched).
 By default the volume is made in tiles of about 192³ voxels (`tile_for`): large enough that
 the overlap between tiles costs under 10 % of the work, small enough that a SliceGAN tile's
 activations stay near 0.5 GiB (256³ tiles: 1.3 GiB, and no faster); tiles run one at a time,
-each with every core, while finished tiles are compressed and written.
+each with every core, while finished tiles are compressed and written. Each tile is a dask task
+(`GeneratorTile`, picklable): under a dask.distributed cluster (`fusion.schema.use_scheduler`,
+``--scheduler``) tiles run on its workers side by side, one thread each, and each tile's
+chunks are written by the worker that made them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
-from fusion.schema import FusionError
+from fusion.schema import FusionError, active_client, scheduler_facts
 
-from ._device import Device, open_session
-from ._genonnx import metadata, output_names, prune_outputs
+from ._device import Device, resolve_device
+from ._genonnx import metadata, output_names
+from ._sessions import ModelFile
 from ._tiles import balanced_tile, tiled_channels
 from ._wrap import channel_array, wrap_outputs
 
-__all__ = ["ShapeError", "channels_to_run", "generate", "latent_shape", "size_rule", "tile_for"]
+__all__ = [
+    "GeneratorTile",
+    "ShapeError",
+    "channels_to_run",
+    "generate",
+    "latent_shape",
+    "size_rule",
+    "tile_for",
+]
 
 ARGMAX_KEY = "fusion.argmax_of"
 """ONNX metadata: ``labels=probabilities[,…]``, output ``labels`` is the argmax of
@@ -142,6 +154,25 @@ def channels_to_run(
     return plan
 
 
+@dataclass(frozen=True)
+class GeneratorTile:
+    """One tile's work as a picklable task: a latent window → the (z, y, x) values of each
+    channel of the plan. Runs in whichever process the scheduler picks (see `ModelFile`)."""
+
+    model: ModelFile
+    card: Any
+    plan: Mapping[str, Any]
+    latent_tensor: str
+
+    def __call__(self, window: np.ndarray) -> dict[str, np.ndarray]:
+        fetch = sorted({channel.tensor for channel in self.plan.values()})
+        session = self.model.session()
+        with self.model.exclusive():
+            values = session.session.run(fetch, {self.latent_tensor: window})
+        outputs = dict(zip(fetch, values, strict=True))
+        return {name: channel_array(self.card, c, outputs) for name, c in self.plan.items()}
+
+
 def generate(
     ref: str,
     shape: Sequence[int],
@@ -149,6 +180,7 @@ def generate(
     seed: int = 0,
     device: Device = "auto",
     tile: int | Literal["auto"] | None = "auto",
+    voxel_size_um: float | Sequence[float] | None = None,
     registry: str | os.PathLike[str] | None = None,
     cache: str | os.PathLike[str] | None = None,
     offline: bool | None = None,
@@ -170,8 +202,15 @@ def generate(
         volume is made lazily, tile by tile, when it is written, so memory is bounded by the
         tile, not the volume. ``auto`` (default): `tile_for` the card and shape (192³-voxel
         tiles at most for SliceGAN). ``None`` makes it in one pass, eagerly.
+    voxel_size_um
+        Voxel size (µm; one value or z, y, x) instead of the card's, e.g. where the training
+        image's pixel size is better known than when the card was written.
     registry, cache, offline
         As for ``fusion.registry.pull``.
+
+    Tiles run when the volume is written, on the scheduler active then; call this and write
+    the result inside one ``with use_scheduler(...)`` block, which the activity records
+    (``scheduler``, ``scheduler_workers``) with the device the workers are asked to use.
     """
     from fusion.registry import WrapRequest, draw_latent, load_registry, pull, resolve
 
@@ -183,24 +222,21 @@ def generate(
     dims = latent_shape(card, shape)
     path = pull(str(resolved.ref), registry=loaded, cache=cache, offline=offline)
     model = Path(path).read_bytes()
-    plan = channels_to_run(card, metadata(model), output_names(model))
-    fetch = sorted({channel.tensor for channel in plan.values()})
-    if set(fetch) != set(output_names(model)):
-        model = prune_outputs(model, fetch)
-    session = open_session(model, device)
+    outputs = output_names(model)
+    plan = channels_to_run(card, metadata(model), outputs)
+    fetch = tuple(sorted({channel.tensor for channel in plan.values()}))
+    model_file = ModelFile(
+        ref=str(resolved.ref),
+        path=str(path),
+        sha256=resolved.entry.sha256,
+        device=resolve_device(device),
+        outputs=None if set(fetch) == set(outputs) else fetch,
+        threads=1 if active_client() is not None else None,
+    )
+    session = model_file.session()  # here first: a bad model or device fails before any tile
     started = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     latent = draw_latent(card.latent, dims, seed)
-    lock = threading.Lock()  # one tile at a time: each run uses every core
-
-    def run(window: np.ndarray) -> dict[str, np.ndarray]:
-        with lock:
-            outputs = session.session.run(fetch, {card.latent.tensor: window})
-        return dict(zip(fetch, outputs, strict=True))
-
-    def channels(window: np.ndarray) -> dict[str, np.ndarray]:
-        outputs = run(window)
-        return {name: channel_array(card, c, outputs) for name, c in plan.items()}
-
+    channels = GeneratorTile(model_file, card, plan, card.latent.tensor)
     tile = tile_for(card, latent.shape) if tile == "auto" else tile
     request = WrapRequest(
         ref=str(resolved.ref),
@@ -217,5 +253,13 @@ def generate(
     else:
         values = channels(latent)
     cells = list(tile) if isinstance(tile, tuple) else tile
-    execution = {**session.provenance(), "tile_latent_cells": cells, "outputs_run": fetch}
-    return wrap_outputs(request, execution=execution, started=started, values=values)
+    execution = {
+        **session.provenance(),
+        "tile_latent_cells": cells,
+        "outputs_run": list(fetch),
+        **scheduler_facts(),
+    }
+    voxel = None if voxel_size_um is None else np.broadcast_to(voxel_size_um, 3).tolist()
+    return wrap_outputs(
+        request, execution=execution, started=started, voxel_size_um=voxel, values=values
+    )

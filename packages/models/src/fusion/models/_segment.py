@@ -7,7 +7,10 @@ time. Where two tiles overlap, each tile's class probabilities are weighted by a
 over the ``overlap // 4`` pixels next to its cut edge (the pixels that saw zero padding instead
 of image) and rises on a raised cosine to 1; the ramps of two neighbours sum to one, so the blend
 has no seam. Rows of tiles stream through a band buffer: memory is bounded by the tile row, not
-by the image, and a stack of slices is labelled slice by slice, lazily, as it is written.
+by the image, and a stack of slices is labelled slice by slice, lazily, as it is written. Each
+slice is a dask task (`SliceLabeller`, picklable): under a dask.distributed cluster
+(`fusion.schema.use_scheduler`, ``--scheduler``) slices run on its workers side by side and
+each worker writes the chunks of the slices it labelled.
 """
 
 from __future__ import annotations
@@ -15,21 +18,23 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from fusion.schema import FusionError
+from fusion.schema import FusionError, active_client, check_reachable, scheduler_facts
 
-from ._device import Device, open_session
+from ._device import Device, resolve_device
 from ._preprocess import Normaliser, normaliser
+from ._sessions import ModelFile
 
 __all__ = [
     "SegmentInputError",
+    "SliceLabeller",
     "blend_weights",
     "find_grey_channel",
     "open_tree",
@@ -235,7 +240,8 @@ def segment(
     tile, overlap
         Tile side and overlap in pixels (multiples of the model's size step).
     progress
-        Called as ``progress(tiles_done, tiles_total)``, counted over every slice.
+        Called as ``progress(tiles_done, tiles_total)``, counted over every slice (not on a
+        cluster: its workers have no way back to this process's callback).
 
     Returns
     -------
@@ -251,6 +257,8 @@ def segment(
     card = resolved.entry.card
     if card.task != "segment-2d":
         raise SegmentInputError(f"{resolved.ref} is a {card.task} model, not segment-2d")
+    if not isinstance(source, xr.DataTree):
+        check_reachable(source, "input")
     tree = source if isinstance(source, xr.DataTree) else open_tree(source, storage_options)
     group, variable = find_grey_channel(tree, channel)
     grey = tree[group].to_dataset(inherit=False)[variable]
@@ -261,41 +269,34 @@ def segment(
             f"{channel_path(group, label_name)} exists already; pick another name with --name"
         )
     path = pull(str(resolved.ref), registry=loaded, cache=cache, offline=offline)
-    session = open_session(path, device)
+    on_cluster = active_client() is not None
+    model_file = ModelFile(
+        ref=str(resolved.ref),
+        path=str(path),
+        sha256=resolved.entry.sha256,
+        device=resolve_device(device),
+        threads=1 if on_cluster else None,
+    )
+    session = model_file.session()  # here first: a bad model or device fails before any slice
     started = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     input_name = card.inputs[0].name
-    step = _size_step(card.inputs[0])
 
     def slices() -> Iterator[np.ndarray]:
         for z in range(grey.sizes["z"]):
             yield np.asarray(grey.isel(z=z).values)
 
     steps = next((p.steps for p in card.preprocessing if p.tensor == input_name), [])
-    prepare: Normaliser = normaliser(steps, slices)
-
-    def run(window: np.ndarray) -> np.ndarray:
-        return session.session.run(None, {input_name: window})[0]
-
-    tiles_done = itertools.count(1)  # over the whole stack, whatever order slices run in
-
-    slices_total = grey.sizes["z"]
-
-    def stack_progress() -> Progress:
-        if progress is None:
-            return None
-        return lambda _, tiles: progress(next(tiles_done), slices_total * tiles)
-
-    lock = threading.Lock()  # one slice at a time: each run uses every core; memory: one band
-
-    def label_slice(z: int) -> np.ndarray:
-        with lock:
-            image = prepare(np.asarray(grey.isel(z=z).values))
-            labels = segment_image(
-                image, run, tile=tile, overlap=overlap, step=step, progress=stack_progress()
-            )
-        return labels[np.newaxis].astype(out_channel.dtype, copy=False)
-
-    labels = _lazy_stack(label_slice, grey.shape, np.dtype(out_channel.dtype))
+    labeller = SliceLabeller(
+        model=model_file,
+        input_name=input_name,
+        prepare=normaliser(steps, slices),
+        tile=tile,
+        overlap=overlap,
+        step=_size_step(card.inputs[0]),
+        dtype=np.dtype(out_channel.dtype).str,
+        progress=None if on_cluster else _stack_progress(progress, grey.sizes["z"]),
+    )
+    labels = _label_stack(labeller, grey.variable)
     ended = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     parameters = {
         **session.provenance(),
@@ -303,6 +304,7 @@ def segment(
         "overlap_px": overlap,
         "input_channel": channel_path(group, variable),
         "preprocessing": [s.model_dump() for s in steps],
+        **scheduler_facts(),
     }
     attrs = {
         "long_name": out_channel.long_name,
@@ -324,16 +326,51 @@ def _size_step(tensor: Any) -> int:
     return int(np.lcm.reduce(steps)) if steps else 1
 
 
-def _lazy_stack(label_slice: Callable[[int], np.ndarray], shape, dtype) -> Any:
-    """A (z, y, x) dask array whose slice z is ``label_slice(z)``, computed when written."""
-    import dask
-    import dask.array as da
+@dataclass(frozen=True)
+class SliceLabeller:
+    """One slice's work as a picklable task: a (1, H, W) grey block → its (1, H, W) labels.
+    Runs in whichever process the scheduler picks (see `ModelFile`); ``prepare`` is the card's
+    normalisation with the percentiles of the whole input already taken."""
 
-    blocks = [
-        da.from_delayed(dask.delayed(label_slice, pure=True)(z), (1, *shape[1:]), dtype)
-        for z in range(shape[0])
-    ]
-    return da.concatenate(blocks, axis=0)
+    model: ModelFile
+    input_name: str
+    prepare: Normaliser
+    tile: int
+    overlap: int
+    step: int
+    dtype: str
+    progress: Progress = None
+    """Per tile, in this process only (None on a cluster)."""
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        session = self.model.session()
+
+        def run(window: np.ndarray) -> np.ndarray:
+            return session.session.run(None, {self.input_name: window})[0]
+
+        with self.model.exclusive():  # memory: one band of one slice per every-core session
+            image = self.prepare(np.asarray(block[0]))
+            labels = segment_image(
+                image, run, tile=self.tile, overlap=self.overlap, step=self.step,
+                progress=self.progress,
+            )  # fmt: skip
+        return labels[np.newaxis].astype(self.dtype, copy=False)
+
+
+def _stack_progress(progress: Progress, slices: int) -> Progress:
+    """A per-slice tile progress (done, tiles per slice) as tiles done over the whole stack,
+    whatever order slices run in."""
+    if progress is None:
+        return None
+    done = itertools.count(1)
+    return lambda _, tiles: progress(next(done), slices * tiles)
+
+
+def _label_stack(labeller: SliceLabeller, grey: xr.Variable) -> Any:
+    """A (z, y, x) dask array of labels, one task per slice, computed when written."""
+    dtype = np.dtype(labeller.dtype)
+    slices = grey.chunk({"z": 1, "y": -1, "x": -1}).data
+    return slices.map_blocks(labeller, dtype=dtype, meta=np.empty((0, 0, 0), dtype))
 
 
 def _with_channel(tree, group, name, variable, *, used, model, parameters, times) -> xr.DataTree:

@@ -67,7 +67,9 @@ def tiled_channels(
 
     ``latent`` is (1, channels, Lz, Ly, Lx); ``tile`` the latent cells per window edge (one
     for all axes, or one per axis); ``run(window)`` returns the (z, y, x) values of every
-    channel for that window's output (e.g. its phase labels).
+    channel for that window's output (e.g. its phase labels). Each window is one dask task of
+    ``run``, so ``run`` must pickle (`fusion.models._generate.GeneratorTile` does) to run on a
+    dask.distributed cluster's workers.
     """
     space = latent.shape[2:]
     tiles = [tile] * len(space) if isinstance(tile, int) else list(tile)

@@ -1,9 +1,13 @@
 """fusion.schema: the fused multi-modal voxel dataset format.
 
 Pydantic models of all metadata (`RootAttrs`, `ChannelAttrs`, `Provenance`, ...), the
-validator (`validate`), the atomic writer (`write`), the verified copy (`push`), the reader's side of it (`open_group`: a
-folder, ``.zip`` or fsspec URL as a read-only zarr group, the one place paths become stores),
-the example dataset (`make_example`), the JSON Schema export, and the ``.fusion`` accessors on xarray objects (registered on import).
+validator (`validate`), the atomic writer (`write`), the verified copy (`push`), the
+reader's side of it (`open_group`: a folder, ``.zip`` or fsspec URL as a read-only zarr group,
+the one place paths become stores),
+the example dataset (`make_example`), the JSON Schema export, the ``.fusion`` accessors on
+xarray objects (registered on import), and where dask work runs (`use_scheduler`: this
+process's threads or a dask.distributed cluster). Options the verbs of every package share
+are in `fusion.schema.cli_options`.
 """
 
 from importlib.metadata import version as _version
@@ -22,10 +26,18 @@ from ._jsonschema import json_schemas, write_json_schemas
 from ._manifest import ChunkDigest, ChunkManifest
 from ._push import PushResult, push
 from ._report import CODES, Finding, ValidationReport
+from ._scheduler import (
+    SchedulerError,
+    active_client,
+    check_reachable,
+    scheduler_facts,
+    use_scheduler,
+)
 from ._source import open_group
 from ._validate import validate
 from ._versions import SUPPORTED_SCHEMAS
 from ._write import write
+from .cli_options import parse_storage_options
 from .v0_2 import (
     PROJECTION_LAYOUTS,
     SCHEMA_ID,
@@ -65,6 +77,7 @@ __all__ = [
     "PushResult",
     "RootAttrs",
     "Sample",
+    "SchedulerError",
     "SchemaError",
     "Software",
     "UnreadableFileError",
@@ -72,10 +85,15 @@ __all__ = [
     "ValidationReport",
     "WriteError",
     "__version__",
+    "active_client",
+    "check_reachable",
     "json_schemas",
     "make_example",
     "open_group",
+    "parse_storage_options",
     "push",
+    "scheduler_facts",
+    "use_scheduler",
     "validate",
     "write",
     "write_json_schemas",

@@ -1,7 +1,9 @@
 """Checks at level ``data`` against the chunk manifests: missing, changed and stray chunks.
 
-The digests of the chunks come from the value checks' own reads (`DigestStore`), so each
-chunk is read once; only objects those checks did not read are fetched here. A store
+The digests of the chunks come from the value checks' own reads (each block task hashes the
+chunks it reads through a `DigestStore`, here or on a cluster's worker, and returns their
+digests), so each chunk is read once; only objects those checks did not read are fetched
+here. A store
 without any manifest (written before manifests existed, or by another writer) is not
 checked here.
 """
@@ -12,9 +14,6 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from zarr.abc.store import Store
-
-from ._digest_store import DigestLog, DigestStore
 from ._manifest import (
     ChunkDigest,
     ChunkManifest,
@@ -38,29 +37,27 @@ LISTED = 5
 
 
 class ChunkAudit:
-    """The manifest checks of one path or URL: `wrap` its store before it is opened, `start`
-    once the node tree is known (reads the manifests; hashing is switched on only if there
-    are any), let the value checks read every chunk, then `finish` (compares)."""
+    """The manifest checks of one path or URL: `start` once the node tree is known (reads the
+    manifests; says whether the value checks should hash the chunks they read: only if there
+    are manifests), let the value checks read every chunk, then `finish` with their digests."""
 
     def __init__(
         self, location: str | os.PathLike[str], storage_options: Mapping[str, Any] | None
     ) -> None:
         self.location, self.storage_options = location, storage_options
-        self.log = DigestLog(enabled=False)
         self.manifests: dict[str, ChunkManifest | None] = {}
         self.objects: Objects | None = None
 
-    def wrap(self, store: Store) -> Store:
-        return DigestStore(store, self.log)
-
-    def start(self, root: GroupNode, report: ValidationReport) -> None:
+    def start(self, root: GroupNode, report: ValidationReport) -> bool:
         self.objects = open_objects(self.location, self.storage_options)
         self.manifests = read_manifests(root, self.objects, report)
-        self.log.enabled = bool(self.manifests)
+        return bool(self.manifests)
 
-    def finish(self, root: GroupNode, report: ValidationReport) -> None:
+    def finish(
+        self, root: GroupNode, seen: Mapping[str, ChunkDigest | None], report: ValidationReport
+    ) -> None:
         if self.objects is not None:
-            check_chunks(root, self.manifests, self.log.digests, self.objects, report)
+            check_chunks(root, self.manifests, seen, self.objects, report)
 
 
 def read_manifests(

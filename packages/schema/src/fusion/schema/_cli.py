@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from collections.abc import Callable, Iterator
 
-from ._errors import FusionError
 from ._example import SIZES, make_example
 from ._jsonschema import write_json_schemas
 from ._push import PushResult, push
 from ._validate import validate
 from ._write import write
+from .cli_options import (
+    add_scheduler_options,
+    add_source_option,
+    add_storage_option,
+    scheduler_from,
+    source_options_from,
+    storage_options_from,
+)
 
 __all__ = ["register_example", "register_push", "register_schema", "register_validate"]
 
@@ -33,29 +39,6 @@ def _no_progress(description: str) -> Iterator[None]:
 
 def _progress(args: argparse.Namespace) -> Callable:
     return getattr(args, "progress", _no_progress)
-
-
-def parse_storage_options(pairs: list[str] | None) -> dict[str, object]:
-    """``["endpoint_url=http://127.0.0.1:5000", "anon=true"]`` → a storage_options dict."""
-    options: dict[str, object] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise FusionError(f"--storage-option expects KEY=VALUE, got {pair!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
-def _add_storage_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--storage-option",
-        action="append",
-        metavar="KEY=VALUE",
-        help="fsspec option for URLs (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
-    )
 
 
 def register_validate(subparsers: Subparsers) -> None:
@@ -72,13 +55,14 @@ def register_validate(subparsers: Subparsers) -> None:
         help="metadata: attributes, dims, coordinates (fast, any size); data: also every value",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    _add_storage_option(parser)
+    add_storage_option(parser)
+    add_scheduler_options(parser)
     parser.set_defaults(run=run_validate)
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    options = parse_storage_options(args.storage_option)
-    with _progress(args)(f"validating {args.path}") as progress:
+    options = storage_options_from(args)
+    with scheduler_from(args), _progress(args)(f"validating {args.path}") as progress:
         report = validate(args.path, level=args.level, storage_options=options, progress=progress)
     if args.json:
         print(report.to_json())
@@ -99,13 +83,13 @@ def register_example(subparsers: Subparsers) -> None:
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
-    _add_storage_option(parser)
+    add_storage_option(parser)
     parser.set_defaults(run=run_example)
 
 
 def run_example(args: argparse.Namespace) -> int:
     tree = make_example(size=args.size, seed=args.seed)
-    options = parse_storage_options(args.storage_option)
+    options = storage_options_from(args)
     where = write(tree, args.output, overwrite=args.overwrite, storage_options=options)
     scales = ", ".join(
         f"{name} {tuple(ds.sizes[d] for d in ('z', 'y', 'x'))} at {ds.fusion.voxel_size_um[2]} um"
@@ -148,22 +132,14 @@ def register_push(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace a complete dataset at URL"
     )
-    _add_storage_option(parser)
-    parser.add_argument(
-        "--source-option",
-        action="append",
-        metavar="KEY=VALUE",
-        help="fsspec option for SRC (repeatable); default: the --storage-option values when "
-        "SRC and URL use the same protocol",
-    )
+    add_storage_option(parser)
+    add_source_option(parser)
     parser.set_defaults(run=run_push)
 
 
 def run_push(args: argparse.Namespace) -> int:
-    options = parse_storage_options(args.storage_option)
-    source_options = (
-        parse_storage_options(args.source_option) if args.source_option is not None else None
-    )
+    options = storage_options_from(args)
+    source_options = source_options_from(args)
     with _progress(args)(f"pushing {args.source}") as progress:
         result = push(
             args.source,

@@ -2,26 +2,36 @@
 
 Memory is bounded by the block size (about `BLOCK_BYTES`), never by the array: blocks are
 unions of whole chunks (or shards), so each stored chunk is read and decoded exactly once.
+Each block is one task, run on this process's threads or on a dask.distributed cluster's
+workers; the findings are merged in block order, so the report is the same either way.
+Asked to, a task also hashes the chunks it reads (for the chunk-manifest checks) and returns
+their digests with its findings, so every chunk is still read once, wherever it is read.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
+from ._digest_store import DigestLog, recording
+from ._manifest import ChunkDigest
 from ._metadata_checks import ChannelInfo
 from ._report import ValidationReport
-from ._source import ArrayNode
+from ._scheduler import ordered_map
+from ._source import ArrayNode, Reader
 
-__all__ = ["BLOCK_BYTES", "bounded_map", "check_data", "iter_blocks"]
+__all__ = ["BLOCK_BYTES", "check_data", "iter_blocks"]
 
 BLOCK_BYTES = 32 * 2**20
 QUAT_NORM_TOLERANCE = 1e-3
 
 Progress = Callable[[int, int], None]
+Digests = dict[str, ChunkDigest | None]
+"""Store key → digest of each object read (None: absent, zarr read the fill value)."""
 
 
 def iter_blocks(array: ArrayNode, target_bytes: int = BLOCK_BYTES) -> Iterator[tuple[slice, ...]]:
@@ -47,7 +57,12 @@ def iter_blocks(array: ArrayNode, target_bytes: int = BLOCK_BYTES) -> Iterator[t
 
 
 class _Tally:
-    """Counts violations of one rule over a channel and remembers where the first one was."""
+    """Counts violations of one rule and remembers where the first one was.
+
+    A block's tally is made where the block is read (on a cluster's worker, perhaps); the
+    channel's is the `merge` of its blocks' tallies in block order, which gives the same
+    count, first position and examples as one tally updated block after block.
+    """
 
     def __init__(self) -> None:
         self.count = 0
@@ -66,6 +81,14 @@ class _Tally:
             values = block[mask] if block.shape == mask.shape else np.empty(0)
             self.examples.update(np.unique(values)[:8].tolist())
 
+    def merge(self, later: _Tally) -> None:
+        """Take in the tally of a later block (as `add` on its block would have)."""
+        self.count += later.count
+        if self.first is None:
+            self.first = later.first
+        if len(self.examples) < 8:
+            self.examples.update(later.examples)
+
     def where(self) -> str:
         if self.first is None:
             return ""
@@ -77,33 +100,42 @@ class _Tally:
         )
 
 
-class _Checker:
-    """Checks one channel's blocks; reports at the end."""
+Tallies = dict[str, _Tally]
 
-    def __init__(self, info: ChannelInfo):
-        self.info = info
-        self.path = info.array.path
 
-    def update(self, block: np.ndarray, sel: tuple[slice, ...]) -> None:
+class _Rule:
+    """The value rules of one kind of channel. `inspect` checks one block wherever it is read
+    and returns that block's tallies, one per rule name in ``tallies``; `finish` turns the
+    channel's merged tallies into findings. A rule holds only its parameters, so it pickles
+    small for a cluster's workers."""
+
+    tallies: tuple[str, ...] = ()
+
+    def inspect(self, block: np.ndarray, sel: tuple[slice, ...]) -> Tallies:
+        found = {name: _Tally() for name in self.tallies}
+        self.check(block, sel, found)
+        return found
+
+    def check(self, block: np.ndarray, sel: tuple[slice, ...], found: Tallies) -> None:
         raise NotImplementedError
 
-    def finish(self, report: ValidationReport) -> None:
+    def finish(self, path: str, found: Tallies, report: ValidationReport) -> None:
         raise NotImplementedError
 
 
-class _LabelChecker(_Checker):
+class _LabelRule(_Rule):
     """Labels within flag_values. Fast path: a block whose [min, max] range holds only allowed
     values (the usual 0..n-1 labels) needs two reductions and nothing else."""
 
-    def __init__(self, info: ChannelInfo, flag_values: list[int]):
-        super().__init__(info)
+    tallies = ("bad",)
+
+    def __init__(self, flag_values: list[int]):
         self.flag_values = np.array(sorted(flag_values), dtype=np.int64)
         low, high = int(self.flag_values[0]), int(self.flag_values[-1])
         self.low = low
         allowed = np.zeros(high - low + 1, dtype=np.int64)
         allowed[self.flag_values - low] = 1
         self.allowed_before = np.concatenate([[0], np.cumsum(allowed)])
-        self.bad = _Tally()
 
     def _range_is_allowed(self, lo: int, hi: int) -> bool:
         top = len(self.allowed_before) - 1
@@ -112,64 +144,61 @@ class _LabelChecker(_Checker):
         count = self.allowed_before[hi - self.low + 1] - self.allowed_before[lo - self.low]
         return int(count) == hi - lo + 1
 
-    def update(self, block: np.ndarray, sel: tuple[slice, ...]) -> None:
+    def check(self, block: np.ndarray, sel: tuple[slice, ...], found: Tallies) -> None:
         if block.size == 0 or self._range_is_allowed(int(block.min()), int(block.max())):
             return
-        self.bad.add(~np.isin(block, self.flag_values), block, sel)
+        found["bad"].add(~np.isin(block, self.flag_values), block, sel)
 
-    def finish(self, report: ValidationReport) -> None:
-        if self.bad.count:
-            values = sorted(int(v) for v in self.bad.examples)
+    def finish(self, path: str, found: Tallies, report: ValidationReport) -> None:
+        bad = found["bad"]
+        if bad.count:
+            values = sorted(int(v) for v in bad.examples)
             report.add(
                 "data.label-values",
-                self.path,
+                path,
                 f"expected only flag_values {self.flag_values.tolist()}, found "
-                f"{self.bad.count} voxel(s) holding {values}{self.bad.where()}",
+                f"{bad.count} voxel(s) holding {values}{bad.where()}",
                 attribute="flag_values",
             )
 
 
-class _FloatChecker(_Checker):
-    def __init__(self, info: ChannelInfo, fraction: bool):
-        super().__init__(info)
-        self.fraction = fraction
-        self.not_finite = _Tally()
-        self.outside = _Tally()
+class _FloatRule(_Rule):
+    tallies = ("not_finite", "outside")
 
-    def update(self, block: np.ndarray, sel: tuple[slice, ...]) -> None:
+    def __init__(self, fraction: bool):
+        self.fraction = fraction
+
+    def check(self, block: np.ndarray, sel: tuple[slice, ...], found: Tallies) -> None:
         low, high = np.min(block), np.max(block)
         finite = bool(np.isfinite(low) and np.isfinite(high))
         if not finite:
-            self.not_finite.add(~np.isfinite(block), block, sel)
+            found["not_finite"].add(~np.isfinite(block), block, sel)
         if self.fraction and (not finite or low < 0 or high > 1):
             with np.errstate(invalid="ignore"):
-                self.outside.add((block < 0) | (block > 1), block, sel)
+                found["outside"].add((block < 0) | (block > 1), block, sel)
 
-    def finish(self, report: ValidationReport) -> None:
-        if self.not_finite.count:
+    def finish(self, path: str, found: Tallies, report: ValidationReport) -> None:
+        not_finite, outside = found["not_finite"], found["outside"]
+        if not_finite.count:
             report.add(
                 "data.not-finite",
-                self.path,
-                f"expected finite values, found {self.not_finite.count} NaN or inf"
-                f"{self.not_finite.where()}",
+                path,
+                f"expected finite values, found {not_finite.count} NaN or inf{not_finite.where()}",
             )
-        if self.outside.count:
-            found = sorted(self.outside.examples)[:4]
+        if outside.count:
+            shown = sorted(outside.examples)[:4]
             report.add(
                 "data.fraction-range",
-                self.path,
-                f"expected fractions in [0, 1], found {self.outside.count} value(s) outside, "
-                f"e.g. {found}{self.outside.where()}",
+                path,
+                f"expected fractions in [0, 1], found {outside.count} value(s) outside, "
+                f"e.g. {shown}{outside.where()}",
             )
 
 
-class _QuaternionChecker(_Checker):
-    def __init__(self, info: ChannelInfo):
-        super().__init__(info)
-        self.partial_nan = _Tally()
-        self.bad_norm = _Tally()
+class _QuaternionRule(_Rule):
+    tallies = ("partial_nan", "bad_norm")
 
-    def update(self, block: np.ndarray, sel: tuple[slice, ...]) -> None:
+    def check(self, block: np.ndarray, sel: tuple[slice, ...], found: Tallies) -> None:
         wide = block.astype(np.float64, copy=False)
         norm2 = np.einsum("...i,...i->...", wide, wide)
         low, high = (1 - QUAT_NORM_TOLERANCE) ** 2, (1 + QUAT_NORM_TOLERANCE) ** 2
@@ -179,49 +208,75 @@ class _QuaternionChecker(_Checker):
             return
         nan_count = np.isnan(block).sum(axis=-1)
         whole_nan = nan_count == 4
-        self.partial_nan.add((nan_count > 0) & ~whole_nan, norm2, sel)
-        self.bad_norm.add(~ok & (nan_count == 0), np.sqrt(norm2), sel)
+        found["partial_nan"].add((nan_count > 0) & ~whole_nan, norm2, sel)
+        found["bad_norm"].add(~ok & (nan_count == 0), np.sqrt(norm2), sel)
 
-    def finish(self, report: ValidationReport) -> None:
-        if self.partial_nan.count:
+    def finish(self, path: str, found: Tallies, report: ValidationReport) -> None:
+        partial_nan, bad_norm = found["partial_nan"], found["bad_norm"]
+        if partial_nan.count:
             report.add(
                 "data.not-finite",
-                self.path,
+                path,
                 f"expected each quaternion finite, or all four components NaN for 'no "
-                f"orientation', found {self.partial_nan.count} partly NaN"
-                f"{self.partial_nan.where()}",
+                f"orientation', found {partial_nan.count} partly NaN{partial_nan.where()}",
             )
-        if self.bad_norm.count:
-            norms = [round(v, 4) for v in sorted(self.bad_norm.examples)[:4]]
+        if bad_norm.count:
+            norms = [round(v, 4) for v in sorted(bad_norm.examples)[:4]]
             report.add(
                 "data.quat-norm",
-                self.path,
+                path,
                 f"expected unit quaternions (|q| within {QUAT_NORM_TOLERANCE:g} of 1), found "
-                f"{self.bad_norm.count} with norms such as {norms}{self.bad_norm.where()}",
+                f"{bad_norm.count} with norms such as {norms}{bad_norm.where()}",
             )
 
 
-class _ReadOnlyChecker(_Checker):
+class _ReadOnlyRule(_Rule):
     """Channels with no value rule (ids, booleans): read anyway, so corrupt chunks are found."""
 
-    def update(self, block: np.ndarray, sel: tuple[slice, ...]) -> None:
+    def check(self, block: np.ndarray, sel: tuple[slice, ...], found: Tallies) -> None:
         return None
 
-    def finish(self, report: ValidationReport) -> None:
+    def finish(self, path: str, found: Tallies, report: ValidationReport) -> None:
         return None
 
 
-def _checker_for(info: ChannelInfo) -> _Checker | None:
+def _rule_for(info: ChannelInfo) -> _Rule | None:
     array, attrs = info.array, info.attrs
     if array.dtype is None:
         return None
     if info.extra_dim == "quat" and array.dtype.kind == "f":
-        return _QuaternionChecker(info)
+        return _QuaternionRule()
     if attrs is not None and attrs.flag_values is not None and array.dtype.kind in "iu":
-        return _LabelChecker(info, attrs.flag_values)
+        return _LabelRule(attrs.flag_values)
     if array.dtype.kind == "f":
-        return _FloatChecker(info, fraction=info.extra_dim == "element")
-    return _ReadOnlyChecker(info)
+        return _FloatRule(fraction=info.extra_dim == "element")
+    return _ReadOnlyRule()
+
+
+@dataclass(frozen=True)
+class _BlockResult:
+    sel: tuple[slice, ...]
+    nbytes: int
+    tallies: Tallies | None
+    error: str | None
+    """``Type: message`` of a block that could not be read (a finding, not a crash)."""
+    digests: Digests
+    """The chunks read for this block and their digests; empty unless asked to hash."""
+
+
+def _inspect_block(
+    rule: _Rule, read: Reader, hash_chunks: bool, sel: tuple[slice, ...]
+) -> _BlockResult:
+    """One task: read a block and check it, where the block is read. With ``hash_chunks``,
+    ``read`` is a `ZarrReader` and the block is read through a `DigestStore` made here."""
+    log = DigestLog()
+    if hash_chunks:
+        read = recording(read, log)  # type: ignore[arg-type]
+    try:
+        block = read(sel)
+    except Exception as err:  # corrupt or missing chunk
+        return _BlockResult(sel, 0, None, f"{type(err).__name__}: {err}", log.digests)
+    return _BlockResult(sel, block.nbytes, rule.inspect(block, sel), None, log.digests)
 
 
 def check_data(
@@ -230,58 +285,53 @@ def check_data(
     progress: Progress | None = None,
     *,
     threads: int = 2,
-) -> None:
+    on_cluster: bool = False,
+    hash_chunks: bool = False,
+) -> Digests:
     """Read every block of every channel once and check its values.
 
-    Blocks are read and checked by ``threads`` workers (decompression and the numpy
-    reductions release the GIL); at most ``2 * threads`` blocks are in memory at once.
+    Each block is one task (`ordered_map`): on the active dask.distributed cluster's workers
+    when ``on_cluster`` (the caller knows the workers can open the store), else on
+    ``threads`` threads here (decompression and the numpy reductions release the GIL). At most
+    a window of blocks is in flight; their tallies are merged in block order, so the report is
+    the same wherever the blocks were checked.
+
+    With ``hash_chunks`` (channels read from a store: their readers are `ZarrReader`), every
+    chunk read is hashed as it is read; returns those digests (empty otherwise).
     """
+    digests: Digests = {}
     total = sum(info.array.nbytes for info in channels)
     done = 0
     if progress is not None:
         progress(0, total)
     for info in channels:
-        checker = _checker_for(info)
-        if checker is None:
+        rule = _rule_for(info)
+        if rule is None:
             done += info.array.nbytes
             if progress is not None:
                 progress(done, total)
             continue
-        failures: list[tuple[tuple[slice, ...], BaseException]] = []
-
-        def work(sel: tuple[slice, ...], _array: ArrayNode = info.array) -> tuple:
-            try:
-                return sel, _array.read(sel), None
-            except Exception as read_error:  # corrupt or missing chunk: a finding, not a crash
-                return sel, None, read_error
-
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            for sel, block, err in bounded_map(pool, work, iter_blocks(info.array), threads * 2):
-                if err is not None:
-                    failures.append((sel, err))
-                else:
-                    checker.update(block, sel)
-                    done += block.nbytes
-                    if progress is not None:
-                        progress(done, total)
-        checker.finish(report)
+        found = {name: _Tally() for name in rule.tallies}
+        failures: list[_BlockResult] = []
+        task = functools.partial(_inspect_block, rule, info.array.read, hash_chunks)
+        blocks = iter_blocks(info.array, BLOCK_BYTES)
+        for result in ordered_map(task, blocks, threads=threads, on_cluster=on_cluster):
+            digests.update(result.digests)
+            if result.tallies is None:
+                failures.append(result)
+                continue
+            for name, tally in result.tallies.items():
+                found[name].merge(tally)
+            done += result.nbytes
+            if progress is not None:
+                progress(done, total)
+        rule.finish(info.array.path, found, report)
         if failures:
-            sel, err = failures[0]
-            corner = ", ".join(str(s.start) for s in sel)
+            corner = ", ".join(str(s.start) for s in failures[0].sel)
             report.add(
                 "data.unreadable-chunk",
                 info.array.path,
                 f"{len(failures)} block(s) could not be read; first at index ({corner}): "
-                f"{type(err).__name__}: {err}",
+                f"{failures[0].error}",
             )
-
-
-def bounded_map(pool: ThreadPoolExecutor, fn, items, window: int):
-    """Like ``pool.map`` but with at most ``window`` results pending, in order."""
-    pending = []
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= window:
-            yield pending.pop(0).result()
-    for future in pending:
-        yield future.result()
+    return digests

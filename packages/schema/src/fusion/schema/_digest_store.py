@@ -3,6 +3,10 @@
 Reading through it, the validator learns the SHA-256 of each chunk zarr reads, without a
 second read; writing through it, `write` learns the digest of each chunk it stores, without
 reading anything back. Ranged reads (inside shards) are passed on and not recorded.
+
+A log lives in the process that made it: a store pickled to a cluster's workers records into
+the workers' copies. So the validator's block tasks each read through a fresh `recording`
+reader, made where the task runs, and return what it logged with their findings.
 """
 
 from __future__ import annotations
@@ -15,21 +19,25 @@ from zarr.abc.store import ByteRequest, Store
 from zarr.storage import WrapperStore
 
 from ._manifest import ChunkDigest, digest
+from ._source import ZarrReader
 
 if TYPE_CHECKING:
     from zarr.core.buffer import Buffer, BufferPrototype
 
-__all__ = ["DigestLog", "DigestStore"]
+__all__ = ["DigestLog", "DigestStore", "recording"]
 
 
 class DigestLog:
     """What a `DigestStore` saw: ``key → ChunkDigest`` for whole objects read or written,
-    ``key → None`` for objects read but absent (zarr then uses the fill value). Nothing is
-    hashed while ``enabled`` is False."""
+    ``key → None`` for objects read but absent (zarr then uses the fill value)."""
 
-    def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled
+    def __init__(self) -> None:
         self.digests: dict[str, ChunkDigest | None] = {}
+
+
+def recording(read: ZarrReader, log: DigestLog) -> ZarrReader:
+    """``read``'s array read through a `DigestStore` that records into ``log``."""
+    return read.through(lambda store: DigestStore(store, log))
 
 
 class DigestStore(WrapperStore[Store]):
@@ -43,8 +51,6 @@ class DigestStore(WrapperStore[Store]):
         return type(self)(store, self.log)
 
     async def _record(self, key: str, value: Buffer | None) -> None:
-        if not self.log.enabled:
-            return
         if value is None:
             self.log.digests[key] = None
         else:

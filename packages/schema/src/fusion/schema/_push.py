@@ -16,12 +16,10 @@ import datetime as dt
 import json
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, Literal
 
-from ._data_checks import bounded_map
 from ._errors import ChunkMismatchError, UnreadableStoreError, WriteError
 from ._manifest import ChunkDigest, digest
 from ._metadata_checks import INCOMPLETE_MARKER
@@ -40,6 +38,7 @@ from ._push_source import (
     verify_copy,
 )
 from ._push_zip import push_zip
+from ._scheduler import ordered_map
 
 __all__ = ["PushResult", "push"]
 
@@ -204,11 +203,10 @@ def _copy_all(
                 return _Copied(key, expected, uploaded=False, problem=None)
         return _Copied(key, expected, uploaded=True, problem=_put(target, key, data))
 
-    with ThreadPoolExecutor(WORKERS) as pool:
-        for result in bounded_map(pool, copy, dataset.keys, 2 * WORKERS):
-            copied.append(result)
-            done += result.digest.size
-            progress(done, total)
+    for result in ordered_map(copy, dataset.keys, threads=WORKERS, on_cluster=False):
+        copied.append(result)
+        done += result.digest.size
+        progress(done, total)
 
 
 def _put(target: Objects, key: str, data: bytes) -> str | None:

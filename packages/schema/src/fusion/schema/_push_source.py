@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ._data_checks import bounded_map
 from ._errors import ChunkMismatchError, UnreadableStoreError
 from ._manifest import (
     MANIFEST_NAME,
@@ -28,6 +26,7 @@ from ._manifest import (
 )
 from ._metadata_checks import INCOMPLETE_MARKER
 from ._objects import Objects, open_objects
+from ._scheduler import ordered_map
 
 __all__ = [
     "ROOT",
@@ -211,13 +210,14 @@ def verify_copy(dataset: SourceDataset, target: Objects, progress: Progress) -> 
         _, expected = dataset.read(key)
         return key, expected, difference(key, expected, target.read(key))
 
-    with ThreadPoolExecutor(WORKERS) as pool:
-        for key, expected, problem in bounded_map(pool, compare, dataset.keys, 2 * WORKERS):
-            digests[key] = expected
-            if problem:
-                problems.append(problem)
-            done += expected.size
-            progress(done, total)
+    for key, expected, problem in ordered_map(
+        compare, dataset.keys, threads=WORKERS, on_cluster=False
+    ):
+        digests[key] = expected
+        if problem:
+            problems.append(problem)
+        done += expected.size
+        progress(done, total)
     wanted = {**expected_objects(dataset, digests), ROOT: dataset.root}
     for key, data in wanted.items():
         problem = difference(key, digest(data), target.read(key))

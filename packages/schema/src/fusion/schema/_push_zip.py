@@ -14,13 +14,11 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import fsspec
 
-from ._data_checks import bounded_map
 from ._errors import ChunkMismatchError
 from ._manifest import ChunkDigest, digest
 from ._objects import is_url, open_objects, zip_objects
@@ -33,6 +31,7 @@ from ._push_source import (
     expected_objects,
     verify_copy,
 )
+from ._scheduler import ordered_map
 
 __all__ = ["push_zip"]
 
@@ -78,13 +77,11 @@ def _build(dataset: SourceDataset, archive: Path, progress: Progress) -> dict[st
     """Write every member; return the digest each member must have."""
     expected: dict[str, ChunkDigest] = {}
     done, total = 0, dataset.total_bytes
-    with (
-        zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED, allowZip64=True) as zf,
-        ThreadPoolExecutor(WORKERS) as pool,
-    ):
-        for key, (data, found) in bounded_map(
-            pool, lambda k: (k, dataset.read(k)), dataset.keys, 2 * WORKERS
-        ):
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        reads = ordered_map(
+            lambda k: (k, dataset.read(k)), dataset.keys, threads=WORKERS, on_cluster=False
+        )
+        for key, (data, found) in reads:
             _add(zf, key, data)
             expected[key] = found
             done += found.size

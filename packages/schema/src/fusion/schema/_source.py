@@ -15,17 +15,35 @@ from typing import Any
 import numpy as np
 import xarray as xr
 import zarr
+from zarr.abc.store import Store
 
 __all__ = [
     "ArrayNode",
     "GroupNode",
+    "ZarrReader",
     "describe_target",
     "open_group",
-    "open_store",
     "tree_from_target",
 ]
 
 Reader = Callable[[tuple[slice, ...]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ZarrReader:
+    """Reads blocks of one zarr array; pickles with the array's store, so a cluster's workers
+    read through it themselves."""
+
+    array: zarr.Array
+
+    def __call__(self, sel: tuple[slice, ...]) -> np.ndarray:
+        return np.asarray(self.array[sel])
+
+    def through(self, wrap: Callable[[Store], Store]) -> ZarrReader:
+        """The same array read through ``wrap(store)``; its metadata is not read again."""
+        where = self.array.store_path
+        store_path = zarr.storage.StorePath(wrap(where.store), where.path)
+        return ZarrReader(zarr.Array(zarr.AsyncArray(self.array.metadata, store_path)))
 
 
 @dataclass
@@ -91,14 +109,6 @@ def open_group(
     """
     if isinstance(target, zarr.Group):
         return target
-    store = open_store(target, storage_options)
-    return zarr.open_group(store, mode="r", use_consolidated=use_consolidated)
-
-
-def open_store(
-    target: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
-) -> zarr.abc.store.Store:
-    """The read-only zarr store of a path, fsspec URL or zip file."""
     location = os.fspath(target)
     if location.endswith(".zip") and "://" not in location:
         if not os.path.isfile(location):
@@ -116,29 +126,18 @@ def open_store(
         if not os.path.isdir(location):
             raise FileNotFoundError(f"no such folder: {location}")
         store = zarr.storage.LocalStore(location, read_only=True)
-    return store
+    return zarr.open_group(store, mode="r", use_consolidated=use_consolidated)
 
 
-def tree_from_target(
-    target: object,
-    storage_options: Mapping[str, Any] | None = None,
-    wrap: Callable[[zarr.abc.store.Store], zarr.abc.store.Store] | None = None,
-) -> GroupNode:
-    """Build the node tree of any supported target. Raises if it cannot be opened.
-
-    ``wrap`` wraps the store of a path or URL before anything is read through it (the
-    validator passes a `DigestStore` to learn the digest of every chunk read).
-    """
+def tree_from_target(target: object, storage_options: Mapping[str, Any] | None = None) -> GroupNode:
+    """Build the node tree of any supported target. Raises if it cannot be opened."""
     if isinstance(target, xr.DataTree):
         return _tree_from_datatree(target)
     if isinstance(target, xr.Dataset):
         return _tree_from_datatree(xr.DataTree(dataset=target))
-    if not isinstance(target, zarr.Group):
-        store = open_store(target, storage_options)
-        target = zarr.open_group(wrap(store) if wrap else store, mode="r")
-    group = target
+    group = open_group(target, storage_options)
     if group.store.supports_listing:
-        fresh = zarr.open_group(group.store_path, mode="r", use_consolidated=False)
+        fresh = open_group(target, storage_options, use_consolidated=False)
         tree = _tree_from_zarr(fresh)
         tree.consolidated_mismatches = _compare_consolidated(group, tree)
         return tree
@@ -151,7 +150,9 @@ def tree_from_target(
 def _tree_from_zarr(group: zarr.Group) -> GroupNode:
     root = GroupNode(path="/", attrs=dict(group.attrs), zarr_format=group.metadata.zarr_format)
     nodes: dict[str, GroupNode] = {"": root}
-    members = sorted(group.members(max_depth=None), key=lambda kv: kv[0].count("/"))
+    # parents before children, then by name: stores list members in no fixed order (zarr
+    # lists concurrently), and the report's findings must come in the same order every time
+    members = sorted(group.members(max_depth=None), key=lambda kv: (kv[0].count("/"), kv[0]))
     for key, member in members:
         parent_key, _, name = key.rpartition("/")
         parent = nodes.get(parent_key)
@@ -188,7 +189,7 @@ def _array_node_from_zarr(path: str, array: zarr.Array) -> ArrayNode:
         dims=dims,
         attrs=attrs,
         block_shape=tuple(block),
-        read=lambda sel, _a=array: np.asarray(_a[sel]),
+        read=ZarrReader(array),
     )
 
 
@@ -234,10 +235,11 @@ def _all_paths(group: GroupNode) -> Iterator[str]:
 
 
 def _mark_coordinates(group: GroupNode) -> None:
-    """Mark dimension coordinates and arrays listed in xarray's ``coordinates`` attribute."""
+    """Mark dimension coordinates and arrays listed in xarray's ``coordinates`` attribute: on
+    an array, or on the group for non-index coordinates that share no dims with any array."""
     named: set[str] = set()
-    for array in group.arrays.values():
-        listed = array.attrs.get("coordinates")
+    for attrs in (group.attrs, *(array.attrs for array in group.arrays.values())):
+        listed = attrs.get("coordinates")
         if isinstance(listed, str):
             named.update(listed.split())
     for name, array in group.arrays.items():

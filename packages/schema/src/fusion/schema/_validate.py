@@ -32,11 +32,18 @@ def validate(
     level
         ``metadata`` checks attributes, dimensions, dtypes, shapes and the 1-D coordinates and
         reads no channel values; ``data`` also reads every chunk once and checks the values
-        (labels within ``flag_values``, no NaN or inf, unit quaternions, fractions in [0, 1]).
+        (labels within ``flag_values``, no NaN or inf, unit quaternions, fractions in [0, 1]);
+        for a path or URL whose arrays have chunk manifests, also that every chunk listed is
+        stored with the bytes listed and none other is (the chunks are hashed as they are read).
     storage_options
         Passed to fsspec for URLs (credentials, ``endpoint_url``).
     progress
         Called as ``progress(bytes_done, bytes_total)`` while values are checked.
+
+    The values of a path or URL are checked block by block on the active dask.distributed
+    cluster's workers when there is one (``with use_scheduler("local"): ...``), else on
+    threads here; the report is the same. In-memory targets (a DataTree, a zarr group,
+    ``memory://``) are always checked here: workers in other processes cannot see them.
 
     Returns
     -------
@@ -61,19 +68,24 @@ def validate(
     by_location = level == "data" and isinstance(target, str | os.PathLike)
     audit = ChunkAudit(target, storage_options) if by_location else None
     try:
-        tree = tree_from_target(target, storage_options, audit.wrap if audit else None)
+        tree = tree_from_target(target, storage_options)
     except Exception as err:
         report.readable = False
         report.add("store.unreadable", "/", _unreadable_message(target, err))
         return report
     try:
         channels = check_metadata(tree, report)
-        if audit is not None:
-            audit.start(tree, report)
         if level == "data":
-            check_data(channels, report, progress)
-        if audit is not None:
-            audit.finish(tree, report)
+            hash_chunks = audit is not None and audit.start(tree, report)
+            seen = check_data(
+                channels,
+                report,
+                progress,
+                on_cluster=_workers_can_open(target),
+                hash_chunks=hash_chunks,
+            )
+            if audit is not None:
+                audit.finish(tree, seen, report)
     except Exception as err:  # a bug of ours must still give the user a report
         report.add(
             "validator.internal-error",
@@ -81,6 +93,11 @@ def validate(
             f"{type(err).__name__}: {err}; please report this with the store",
         )
     return report
+
+
+def _workers_can_open(target: Any) -> bool:
+    """True for a path or URL that a cluster's workers can open themselves."""
+    return isinstance(target, str | os.PathLike) and not os.fspath(target).startswith("memory://")
 
 
 def _unreadable_message(target: Any, err: BaseException) -> str:

@@ -1,0 +1,83 @@
+"""Register the exported slicegan-nmc in registry.yaml with its measured metrics.
+
+Usage (project environment, after export.py and evaluate.py)::
+
+    uv run python models/slicegan-nmc/register.py --version 0.1.0
+
+Reads ``card.yaml`` (the hand-written card), ``metrics.json`` (evaluate.py: generated volumes
+against the training image, per phase and axis), ``export.json`` (the checkpoint, its iteration
+and training time) and the exported ``slicegan-nmc.onnx`` and ``test-tensors.npz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from _register import register  # noqa: E402
+
+TEST_SEED = 0  # export.py draws the test latent (1, 16, 4, 4, 4) with this seed
+
+
+def metrics(measured: dict) -> list[dict]:
+    """Per phase: fraction error, worst per-axis surface error and S2 RMS, each with its target."""
+    where = (f"{len(measured['seeds'])} generated volumes of {measured['size']}³ (seeds "
+             f"{', '.join(map(str, measured['seeds']))}) against the training image; evaluate.py")  # fmt: skip
+    targets = measured["targets"]
+    out = []
+    for phase, r in measured["phases"].items():
+        out += [
+            {"name": f"fraction-abs-error-{phase}", "value": round(r["fraction_abs"], 4),
+             "description": f"|volume fraction − image's {r['fraction_image']:.4f}| over {where}; "
+                            f"target ≤ {targets['fraction_abs']}"},
+            {"name": f"surface-rel-error-{phase}", "value": round(max(r["surface_rel_per_axis"]), 4),
+             "description": "worst axis of the relative error of the interface density (z/y/x: "
+                            + " / ".join(f"{v:.3f}" for v in r["surface_rel_per_axis"])
+                            + f") over {where}; target ≤ {targets['surface_rel']}"},
+            {"name": f"s2-rms-{phase}", "value": round(max(r["s2_rms_per_axis"]), 4),
+             "description": "worst axis of the RMS difference of S2(r), r < 32 (z/y/x: "
+                            + " / ".join(f"{v:.4f}" for v in r["s2_rms_per_axis"])
+                            + f") over {where}; target ≤ {targets['s2_rms']}"},
+        ]  # fmt: skip
+    return out
+
+
+def training_note(record: dict) -> str:
+    config = record["train_config"]
+    hours = record.get("elapsed_s", 0) / 3600
+    return (f" Trained {record['iteration']:,} generator steps ({config['critic_iters']} critic "
+            f"iterations each, Adam lr {config['lr']}, WGAN-GP λ {config['gp_lambda']}) in "
+            f"{hours:.1f} h on one CPU thread of a 2-core AMD EPYC, no GPU "
+            f"(models/slicegan-nmc/train.py, seed {config['seed']}); exported weights: "
+            f"{record.get('weights', 'trained')}. The statistics targets are not all met yet "
+            "(see metrics); training continues.")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--version", required=True)
+    parser.add_argument("--folder", type=Path, default=HERE, help="where the export lies")
+    args = parser.parse_args()
+    card = yaml.safe_load((HERE / "card.yaml").read_text(encoding="utf-8"))
+    record = json.loads((args.folder / "export.json").read_text())
+    measured = json.loads((args.folder / "metrics.json").read_text())
+    card["description"] += training_note(record)
+    card["metrics"] = metrics(measured)
+    tensors = args.folder / "test-tensors.npz"
+    entry = register(
+        "slicegan-nmc", args.version, args.folder / "slicegan-nmc.onnx", card, tensors,
+        tolerance={"rtol": 1e-4, "atol": 1e-5}, seed=TEST_SEED,
+    )  # fmt: skip
+    print(
+        f"registered model:slicegan-nmc@{args.version} ({entry['size']:,} B, {entry['sha256'][:12]})"
+    )
+
+
+if __name__ == "__main__":
+    main()

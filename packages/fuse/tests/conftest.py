@@ -1,0 +1,29 @@
+"""Fixtures: a registry of test-sized models, and a clean model cache per test."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from fusion.registry.testing import tiny_generator, tiny_segmenter, write_registry
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session")
+def tiny_registry(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("models")
+    models = {
+        "tiny-gen": {"0.1.0": tiny_generator(root / "gen")},
+        "tiny-seg": {"0.1.0": tiny_segmenter(root / "seg")},
+    }
+    return write_registry(root / "registry.yaml", models=models)
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, tiny_registry):
+    monkeypatch.setenv("FUSION_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("FUSION_REGISTRY", str(tiny_registry))
+    return tmp_path
