@@ -141,4 +141,9 @@ def test_worker_processes_open_their_own_sessions_and_give_the_same_results(
     for name, group in (("gen", "generated"), ("seg", "image")):
         here = stored(tmp_path / f"{name}-here.zarr", group, "phase")
         np.testing.assert_array_equal(stored(tmp_path / f"{name}.zarr", group, "phase"), here)
+        # chunks written by the workers are in the chunk manifest, as when written here
+        manifests = [tmp_path / f"{n}.zarr" / group / "phase" / "fusion_chunks.json"
+                     for n in (name, f"{name}-here")]  # fmt: skip
+        assert manifests[0].read_bytes() == manifests[1].read_bytes()
+        assert validate(tmp_path / f"{name}.zarr", level="data").ok
     assert run_parameters(tmp_path / "gen.zarr", "generate")["scheduler"] == "local"

@@ -165,3 +165,50 @@ def test_a_cluster_checks_every_block_and_reports_exactly_as_threads_here(damage
         for v in group.to_dataset(inherit=False).data_vars
     )
     assert len(tasks.data) == chunks  # every block was a task on the cluster
+
+
+def test_chunk_manifest_findings_are_the_same_when_tasks_cross_a_tcp_cluster(tmp_path, monkeypatch):
+    """Each block task hashes the chunks it reads where it runs (on a worker, from a pickled
+    store) and sends the digests back: a missing, a changed and a stray chunk are named as the
+    threads here name them, and no chunk a task read is fetched again here."""
+    distributed = pytest.importorskip("distributed")
+    from fusion.schema import _chunk_checks
+
+    path = tmp_path / "a.zarr"
+    write(make_example(size="tiny", seed=8), path)
+    (path / "particle/grain_id/c/0/0/0").unlink()
+    phase = zarr.open_array(path / "particle/phase", mode="r+")
+    phase[0, 0, 0] = (phase[0, 0, 0] + 1) % 3  # still valid labels: only the hash knows
+    manifest = path / "particle/orientation/fusion_chunks.json"
+    manifest.write_text('{"manifest": "fusion-chunks/1", "chunks": {}}')  # its chunks: stray
+    monkeypatch.setattr(_data_checks, "BLOCK_BYTES", 1)  # blocks of one chunk each
+    fetched: list[str] = []
+    fetch = _chunk_checks._fetch_unseen
+
+    def spy(objects, manifests, seen):
+        found = fetch(objects, manifests, seen)
+        fetched.extend(found)
+        return found
+
+    monkeypatch.setattr(_chunk_checks, "_fetch_unseen", spy)
+    here = validate(path, level="data")
+    fetched_here, fetched[:] = list(fetched), []
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=False, protocol="tcp://", dashboard_address=":0"
+        ) as cluster,  # tasks and results cross the tcp comm, pickled
+        use_scheduler(cluster.scheduler_address),
+    ):
+        on_cluster = validate(path, level="data")
+    assert on_cluster.findings == here.findings  # same findings, same order, same words
+    assert [(f.code, f.path) for f in here.errors] == [
+        ("data.missing-chunk", "/particle/grain_id"),
+        ("data.corrupt-chunk", "/particle/orientation"),
+        ("data.corrupt-chunk", "/particle/phase"),
+    ]
+    assert "particle/grain_id/c/0/0/0" in here.errors[0].message
+    assert "not listed" in here.errors[1].message and "c/0/0/0/0" in here.errors[1].message
+    assert "particle/phase/c/0/0/0 (expected" in here.errors[2].message
+    channels = ("particle/phase/", "particle/orientation/", "particle/grain_id/")
+    assert fetched == fetched_here and fetched  # only the coordinates' chunks, never a channel's
+    assert not any(key.startswith(channels) for key in fetched)
