@@ -1,7 +1,8 @@
 """Shared fixtures: where the real data lives (../shared/data), never copied into the repo.
 
 Tests name files relative to a data folder and parametrize over names; the fixtures resolve
-them. In CI (``CI`` set) a missing data folder is a failure, elsewhere a skip.
+them. In CI (``CI`` set) a missing data folder is a failure, elsewhere a skip. Also the small
+reference recipe that end-to-end tests run on those files.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
+REFERENCE_RECIPE = Path(__file__).resolve().parent / "docs" / "examples" / "nmc-fusion.yaml"
 SHARED_DATA = Path(
     os.environ.get("FUSION_SHARED_DATA", Path(__file__).resolve().parent.parent / "shared" / "data")
 )
@@ -36,3 +39,17 @@ def instruments() -> Path:
 def micrographs() -> Path:
     """``../shared/data/micrographs``: real segmented micrographs and volumes."""
     return _data_folder("micrographs")
+
+
+@pytest.fixture(scope="session")
+def small_reference_recipe(tmp_path_factory, instruments) -> Path:
+    """docs/examples/nmc-fusion.yaml with the particle volume shrunk to 64³ and its input paths
+    made absolute, written to a temporary folder (run it with ``fusion.fuse.fuse``)."""
+    recipe = yaml.safe_load(REFERENCE_RECIPE.read_text())
+    for spec in recipe["inputs"].values():
+        spec["url"] = str((REFERENCE_RECIPE.parent / spec["url"]).resolve())
+    particle = next(s for s in recipe["steps"] if s["id"] == "particle")
+    particle["shape"] = [64, 64, 64]
+    path = tmp_path_factory.mktemp("recipe") / "nmc-fusion-small.yaml"
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return path

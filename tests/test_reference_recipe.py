@@ -16,24 +16,15 @@ import yaml
 from fusion.fuse import fuse
 from fusion.schema import validate
 
-REPO = Path(__file__).resolve().parents[1]
-RECIPE = REPO / "docs" / "examples" / "nmc-fusion.yaml"
-
 
 @pytest.fixture(scope="module")
-def fused(tmp_path_factory, instruments):
+def fused(tmp_path_factory, small_reference_recipe):
     tmp = tmp_path_factory.mktemp("reference")
-    recipe = yaml.safe_load(RECIPE.read_text())
-    for spec in recipe["inputs"].values():  # the copy lives elsewhere: paths made absolute
-        spec["url"] = str((RECIPE.parent / spec["url"]).resolve())
-    particle = next(s for s in recipe["steps"] if s["id"] == "particle")
-    particle["shape"] = [64, 64, 64]
-    path = tmp / "nmc-fusion-small.yaml"
-    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    recipe = yaml.safe_load(small_reference_recipe.read_text())
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FUSION_CACHE", str(tmp / "cache"))
-        first = fuse(path, tmp / "fused.zarr", work=tmp / "work", device="cpu")
-        second = fuse(path, tmp / "again.zarr", work=tmp / "work", device="cpu")
+        first = fuse(small_reference_recipe, tmp / "fused.zarr", work=tmp / "work", device="cpu")
+        second = fuse(small_reference_recipe, tmp / "again.zarr", work=tmp / "work", device="cpu")
     return tmp, recipe, first, second
 
 

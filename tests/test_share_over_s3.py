@@ -18,6 +18,7 @@ import yaml
 import zarr
 
 from fusion.cli import main
+from fusion.fuse import fuse
 from fusion.registry._cli import pull_main
 from fusion.schema import WriteError, make_example, push, validate, write
 
@@ -139,6 +140,41 @@ def test_push_open_validate_remotely_and_pull_by_name(s3, local, tmp_path, capsy
     )
     assert run.returncode == 0, run.stderr
     assert Path(run.stdout.splitlines()[-1]).read_bytes() == pulled.read_bytes()
+
+
+@pytest.mark.network
+def test_the_fused_reference_recipe_is_pushed_opened_and_validated_on_s3(
+    s3, small_reference_recipe, tmp_path, monkeypatch, capsys
+):
+    """What a group shares in practice: the reference recipe's output (SEM, SliceGAN particle
+    with grains and spectra, XCT electrode; 64³ particle), pushed to a bucket, is the same
+    dataset through plain xarray there and validates there, every chunk against its manifest."""
+    monkeypatch.setenv("FUSION_CACHE", str(tmp_path / "cache"))
+    fused = tmp_path / "fused.zarr"
+    fuse(small_reference_recipe, fused, work=tmp_path / "work", device="cpu")
+    url = "s3://shared/groups/nmc-fused.zarr"
+    assert main(["push", str(fused), url, *_options(s3)]) == 0
+    assert "every object verified" in capsys.readouterr().out
+
+    remote = xr.open_datatree(url, engine="zarr", storage_options=s3)  # no fusion import needed
+    original = xr.open_datatree(fused, engine="zarr")
+    assert set(remote.children) == set(original.children) == {"electrode", "particle", "sem"}
+    for name in original.children:
+        xr.testing.assert_identical(remote[name].to_dataset(), original[name].to_dataset())
+    assert remote.attrs == original.attrs  # provenance: every file and model with its digest
+    assert remote["particle"].phase.shape == (64, 64, 64)
+
+    report = validate(url, level="data", storage_options=s3)
+    assert report.ok and not report.findings, str(report)
+    bucket = _remote(s3)
+    remote_manifests = {
+        key.removeprefix("shared/groups/nmc-fused.zarr/")
+        for key in bucket.find("shared/groups/nmc-fused.zarr")
+        if key.endswith("/fusion_chunks.json")
+    }
+    local_manifests = {p.relative_to(fused).as_posix() for p in fused.rglob("fusion_chunks.json")}
+    assert "particle/orientation/fusion_chunks.json" in local_manifests
+    assert remote_manifests == local_manifests  # pushed with the data, checked by validate
 
 
 @pytest.mark.parametrize(
