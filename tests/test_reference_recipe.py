@@ -84,3 +84,33 @@ def test_the_provenance_names_every_file_and_model_with_its_digest(fused, instru
     assert activities[made_by["/particle/phase"]]["type"] == "generate"
     assert activities[made_by["/sem/phase"]]["type"] == "segment"
     assert activities[made_by["/electrode/grayscale"]]["type"] == "load"
+
+
+def test_the_modelling_hand_off_from_plain_xarray(fused):
+    """What a modelling code takes from the fused dataset, computed on what plain xarray opens
+    and checked against independent counts (docs/analysis.md shows the same calls)."""
+    from fusion.analysis import (
+        grain_size_distribution,
+        specific_surface_area,
+        tortuosity_factor,
+        volume_fractions,
+    )
+
+    tree = xr.open_datatree(fused[0] / "fused.zarr", engine="zarr")
+    phase = tree["particle"].phase
+    labels = phase.values
+    voxel = float(phase.x[1] - phase.x[0])
+    fractions = volume_fractions(phase)
+    counts = np.bincount(labels.ravel(), minlength=3) / labels.size
+    assert [fractions[k] for k in (0, 1, 2)] == pytest.approx(counts.tolist())
+    faces = sum(np.count_nonzero(np.diff(labels == 1, axis=axis)) for axis in range(3))
+    assert specific_surface_area(phase, 1, isotropic_correction=False) == pytest.approx(
+        faces * voxel**2 / (labels.size * voxel**3)
+    )
+    tau = tortuosity_factor(phase, 0, "x")  # pore phase, CBD and NMC insulating
+    assert tau.volume_fraction == pytest.approx(counts[0])
+    assert tau.tau >= 1 or np.isinf(tau.tau)  # τ = ε D / D_eff is never below 1
+    diameters = grain_size_distribution(tree["particle"].grain_id)
+    ids, sizes = np.unique(tree["particle"].grain_id.values, return_counts=True)
+    expected = np.sort((6 * sizes[ids > 0] * voxel**3 / np.pi) ** (1 / 3))
+    assert np.sort(diameters.values) == pytest.approx(expected)

@@ -51,7 +51,10 @@ from train import latest_checkpoint, read_checkpoint
 
 HERE = Path(__file__).resolve().parent
 MAX_BYTES = 15 * 2**20
-PROBABILITY_ATOL = 1e-5
+# float32 torch and onnxruntime sum the same products in different orders through five layers:
+# trained weights have given differences of 0.8e-5 to 1.3e-5 in the probabilities, so 1e-5 refused
+# exact exports; 1e-4 still catches any wrong weight or shuffle (those differ by 1e-2 or more)
+PROBABILITY_ATOL = 1e-4
 VERIFY_GRIDS = [(4, 4, 4), (4, 6, 8), (3, 5, 4)]
 
 

@@ -1,4 +1,4 @@
-"""Train SliceGAN on one segmented 2D SEM image of an NMC cathode (pore / NMC / carbon-binder).
+"""Train SliceGAN on segmented 2D images of an NMC cathode (pore / NMC / carbon-binder).
 
 Usage (from the repository root):
 
@@ -6,9 +6,17 @@ Usage (from the repository root):
     python models/slicegan-nmc/train.py --max-iters 20     # short run; Ctrl-C or SIGTERM saves and exits
     python models/slicegan-nmc/train.py --no-resume        # start again (old checkpoints move to previous-<time>/)
     python models/slicegan-nmc/train.py --help             # every setting, with its default
+    # one slice of a 3D volume, or one slice per axis with one critic each (training_data.py):
+    python models/slicegan-nmc/train.py --image vol.tif --image-stride 1 --slice-axis 2 --slice-index 64
+    python models/slicegan-nmc/train.py --image vol.tif --image-stride 1 --anisotropic
+
+The training data is one 2D image (default: the SEM image), or one slice of a 3D volume; both train
+the isotropic form, with one critic. `--anisotropic` trains the anisotropic form: the slice normal to
+each axis of a 3D volume is the real image for that axis, and each axis has its own critic.
 
 An "iteration" is one generator step preceded by `critic_iters` critic iterations; a critic iteration
-updates the one shared critic once per slicing axis (x, y, z), as in the SliceGAN reference code.
+updates the critic once per slicing axis (x, y, z), as in the SliceGAN reference code: the shared
+critic (isotropic) or that axis's critic (anisotropic).
 To keep a CPU run affordable the critic sees `slices_per_axis` randomly chosen slices of each generated
 64^3 volume per axis instead of all 64 (an unbiased subsample of the same loss).
 
@@ -16,7 +24,8 @@ The generator that is evaluated and exported is an exponential moving average of
 (weights and BatchNorm statistics, decay `ema_decay` per generator step; Karras et al., ICLR 2018;
 Yazıcı et al., ICLR 2019): WGAN generators oscillate from step to step, their average does not.
 
-Checkpoints (`ckpt_<iter>.safetensors`, no pickle) hold generator, its average, critic and both Adam states, the RNG
+Checkpoints (`ckpt_<iter>.safetensors`, no pickle) hold generator, its average, the critic(s) ("D", or "D0",
+"D1", "D2" per axis) and all Adam states, the RNG
 states, the iteration count and, as JSON in the safetensors header, the model and training configs.
 They are written atomically every `ckpt_minutes` and on exit; `latest.json` beside them is a readable
 summary. Resuming (the default) restores everything, so a stopped run continues exactly where it was.
@@ -55,6 +64,7 @@ from _training import (
     unpack_optimizer,
 )
 from model import Critic, Generator, SliceGANConfig, count_parameters, generate_labels, slices_along
+from training_data import CENTRAL, training_images
 
 HERE = Path(__file__).resolve().parent
 FORMAT = "slicegan-nmc-checkpoint/1"
@@ -66,8 +76,13 @@ FORMAT = "slicegan-nmc-checkpoint/1"
 
 @dataclass
 class TrainConfig:
-    # data: one-hot of a float32 label image with values {0, 1, 2} = pore, NMC, carbon-binder
+    # data: one-hot of a label image or volume with values {0, 1, 2} = pore, NMC, carbon-binder
     image: str = "/work/shared/data/micrographs/nmc_sem_2d_3phase_628x758.tif"
+    # a 3D volume as `image`: train on its slice normal to slice_axis at slice_index (-1: central)
+    slice_axis: int = 0
+    slice_index: int = CENTRAL
+    # a 3D volume as `image`: one slice normal to each axis (at slice_index), one critic per axis
+    anisotropic: bool = False
     # keep every n-th pixel of the image along both axes (SliceGAN's scale factor): the NMC particles
     # (mean chord ~80 px) then fit inside the critic's 64-px window; one voxel = n image pixels
     image_stride: int = 2
@@ -153,16 +168,9 @@ def model_config(cfg: TrainConfig) -> SliceGANConfig:
 
 
 class CropSampler:
-    def __init__(
-        self, path: str, n_phases: int, size: int, rng: np.random.Generator, stride: int = 1
-    ):
-        labels = np.squeeze(tifffile.imread(path))  # (H, W) float32 in {0, 1, 2}
-        if labels.ndim != 2:
-            raise ValueError(f"{path}: expected one 2D image, got shape {labels.shape}")
-        labels = labels[::stride, ::stride]  # (H / stride, W / stride)
-        values = np.unique(labels)
-        if not np.array_equal(values, np.arange(n_phases)):
-            raise ValueError(f"{path}: expected labels 0..{n_phases - 1}, got {values}")
+    def __init__(self, labels: np.ndarray, n_phases: int, size: int, rng: np.random.Generator):
+        if min(labels.shape) < size:  # labels: (H, W) in 0..n_phases-1 (training_data.py)
+            raise ValueError(f"training image {labels.shape} is smaller than the {size}-px crops")
         self.onehot = np.stack([labels == p for p in range(n_phases)]).astype(
             np.float32
         )  # (P, H, W)
@@ -184,21 +192,29 @@ class CropSampler:
 # Checkpoints: safetensors (tensors) + JSON in its header (everything else), written atomically
 
 
+def critic_names(count: int) -> list[str]:
+    """Checkpoint prefixes of the critics: "D" for the one shared critic, "D0".."D2" per axis."""
+    return ["D"] if count == 1 else [f"D{axis}" for axis in range(count)]
+
+
 def save_checkpoint(
     out: Path,
     cfg: TrainConfig,
     mcfg: SliceGANConfig,
     G,
     G_ema,
-    D,
+    critics: list[Critic],
     optG,
-    optD,
+    critic_opts: list[torch.optim.Optimizer],
     rng: np.random.Generator,
     progress: dict,
 ) -> Path:
     tensors = {f"G.{k}": v.contiguous() for k, v in G.state_dict().items()}
     tensors |= {f"E.{k}": v.contiguous() for k, v in G_ema.state_dict().items()}
-    tensors |= {f"D.{k}": v.contiguous() for k, v in D.state_dict().items()}
+    groups = {"optG_param_groups": pack_optimizer("optG", optG, tensors)}
+    for name, D, optD in zip(critic_names(len(critics)), critics, critic_opts, strict=True):
+        tensors |= {f"{name}.{k}": v.contiguous() for k, v in D.state_dict().items()}
+        groups[f"opt{name}_param_groups"] = pack_optimizer(f"opt{name}", optD, tensors)
     meta = {
         "format": FORMAT,
         "torch": torch.__version__,
@@ -206,8 +222,7 @@ def save_checkpoint(
         "train_config": {
             k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()
         },
-        "optG_param_groups": pack_optimizer("optG", optG, tensors),
-        "optD_param_groups": pack_optimizer("optD", optD, tensors),
+        **groups,
         "numpy_rng": rng.bit_generator.state,
         **progress,
     }
@@ -218,6 +233,11 @@ def save_checkpoint(
     atomic_write(out / "latest.json", (json.dumps(summary, indent=2) + "\n").encode())
     prune_checkpoints(out, cfg.keep_last, cfg.keep_every)
     return path
+
+
+def prefixed(tensors: dict, name: str) -> dict:
+    """The tensors stored under ``<name>.``, with that prefix removed (a module's state dict)."""
+    return {k.removeprefix(f"{name}."): v for k, v in tensors.items() if k.startswith(f"{name}.")}
 
 
 read_checkpoint = functools.partial(_training.read_checkpoint, fmt=FORMAT)
@@ -278,7 +298,10 @@ def main(argv: list[str] | None = None) -> None:
                 path.rename(old / path.name)
     if found is not None:  # the checkpoint's settings win; only run control may be changed
         _, _, meta = found
-        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["train_config"].items()}
+        saved = dataclasses.asdict(TrainConfig())  # settings added since the checkpoint: defaults
+        saved |= {
+            k: tuple(v) if isinstance(v, list) else v for k, v in meta["train_config"].items()
+        }
         clash = {
             k: (saved[k], v) for k, v in given.items() if k not in RUN_CONTROL and saved.get(k) != v
         }
@@ -294,25 +317,41 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     mcfg = model_config(cfg)
-    data = CropSampler(cfg.image, mcfg.n_phases, mcfg.slice_size, rng, cfg.image_stride)
+    images = training_images(
+        cfg.image,
+        mcfg.n_phases,
+        stride=cfg.image_stride,
+        slice_axis=cfg.slice_axis,
+        slice_index=cfg.slice_index,
+        anisotropic=cfg.anisotropic,
+    )  # [one (H, W) image] or [one per axis]
+    samplers = [CropSampler(image, mcfg.n_phases, mcfg.slice_size, rng) for image in images]
+    fractions = np.mean([s.fractions for s in samplers], axis=0)  # (P,)
 
-    G, D = Generator(mcfg), Critic(mcfg)
+    G = Generator(mcfg)
+    critics = [Critic(mcfg) for _ in samplers]
     optG = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    optD = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    critic_opts = [
+        torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2)) for D in critics
+    ]
+    # per axis: the real images, the critic and its optimiser (shared, or that axis's own)
+    n = len(critics)
+    per_axis = [(samplers[a % n], critics[a % n], critic_opts[a % n]) for a in range(3)]
     progress = {"iteration": 0, "critic_iterations": 0, "elapsed_s": 0.0, "last_eval": None}
 
     log = setup_logging(out / "train.log", "slicegan-nmc")
 
     if found is not None:
         path, tensors, meta = found
-        G.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("G.")})
-        D.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")})
+        G.load_state_dict(prefixed(tensors, "G"))
         unpack_optimizer("optG", optG, tensors, meta["optG_param_groups"])
-        unpack_optimizer("optD", optD, tensors, meta["optD_param_groups"])
+        for name, D, optD in zip(critic_names(len(critics)), critics, critic_opts, strict=True):
+            D.load_state_dict(prefixed(tensors, name))
+            unpack_optimizer(f"opt{name}", optD, tensors, meta[f"opt{name}_param_groups"])
         torch.set_rng_state(tensors["rng.torch"])
         rng.bit_generator.state = meta["numpy_rng"]
         progress = {k: meta[k] for k in progress}
-        average = {k[2:]: v for k, v in tensors.items() if k.startswith("E.")}
+        average = prefixed(tensors, "E")
         G_ema = copy.deepcopy(G)  # a checkpoint from before averaging starts the average here
         if average:
             G_ema.load_state_dict(average)
@@ -323,10 +362,16 @@ def main(argv: list[str] | None = None) -> None:
     else:
         G_ema = copy.deepcopy(G)
         log(
-            f"new run: G {count_parameters(G):,} params, D {count_parameters(D):,} params, "
+            f"new run: G {count_parameters(G):,} params, "
+            f"{len(critics)} x D {count_parameters(critics[0]):,} params, "
             f"config {json.dumps(dataclasses.asdict(cfg))}"
         )
-    log(f"training-image fractions pore/NMC/CBD = {fmt(data.fractions)}, threads {cfg.threads}")
+    for axis, sampler in enumerate(samplers):
+        what = f"slice normal to axis {axis}" if cfg.anisotropic else "training-image"
+        log(
+            f"{what} fractions pore/NMC/CBD = {fmt(sampler.fractions)}, "
+            f"{sampler.onehot.shape[1]}x{sampler.onehot.shape[2]} px, threads {cfg.threads}"
+        )
 
     stop = {"signal": None}
 
@@ -344,17 +389,18 @@ def main(argv: list[str] | None = None) -> None:
     def checkpoint() -> None:
         nonlocal last_ckpt
         progress["elapsed_s"] = elapsed0 + time.time() - session_start
-        save_checkpoint(out, cfg, mcfg, G, G_ema, D, optG, optD, rng, progress)
+        save_checkpoint(out, cfg, mcfg, G, G_ema, critics, optG, critic_opts, rng, progress)
         last_ckpt = time.time()
 
     G.train()
     while progress["iteration"] < cfg.max_iters and stop["signal"] is None:
         # --- critic: critic_iters iterations, one update per slicing axis each
-        D.requires_grad_(True)
+        for D in critics:
+            D.requires_grad_(True)
         for _ in range(cfg.critic_iters):
             with torch.no_grad():
                 fake = G(torch.randn(cfg.fake_volumes, nz, lz, lz, lz))  # (Bf, P, 64, 64, 64)
-            for axis in range(3):
+            for axis, (data, D, optD) in enumerate(per_axis):
                 real = data.sample(cfg.real_batch)  # (Nr, P, 64, 64)
                 fake_slices = random_slices(fake, axis, cfg.slices_per_axis)  # (Bf * n, P, 64, 64)
                 optD.zero_grad(set_to_none=True)
@@ -368,11 +414,15 @@ def main(argv: list[str] | None = None) -> None:
                 sums["n_d"] += 1
             progress["critic_iterations"] += 1
 
-        # --- generator: fool the critic along all three axes
-        D.requires_grad_(False)
+        # --- generator: fool the critic(s) along all three axes
+        for D in critics:
+            D.requires_grad_(False)
         optG.zero_grad(set_to_none=True)
         fake = G(torch.randn(cfg.gen_volumes, nz, lz, lz, lz))  # (Bg, P, 64, 64, 64)
-        g_loss = -sum(D(random_slices(fake, axis, cfg.slices_per_axis)).mean() for axis in range(3))
+        g_loss = -sum(
+            D(random_slices(fake, axis, cfg.slices_per_axis)).mean()
+            for axis, (_, D, _) in enumerate(per_axis)
+        )
         g_loss.backward()
         optG.step()
         update_average(G_ema, G, cfg.ema_decay)
@@ -398,7 +448,7 @@ def main(argv: list[str] | None = None) -> None:
                 G_ema, cfg.eval_latent, seed=cfg.seed
             ).numpy()  # (X, Y, Z) uint8
             vf = np.bincount(labels.ravel(), minlength=mcfg.n_phases) / labels.size
-            err = np.abs(vf - data.fractions)
+            err = np.abs(vf - fractions)
             progress["last_eval"] = {
                 "iteration": it,
                 "volume_fractions": [round(float(v), 4) for v in vf],
@@ -408,7 +458,7 @@ def main(argv: list[str] | None = None) -> None:
             tifffile.imwrite(out / "sample_latest.tif", labels)
             log(
                 f"eval iter {it} {labels.shape[0]}^3 vf pore/NMC/CBD {fmt(vf)} "
-                f"(image {fmt(data.fractions)}) max_abs_err {err.max():.4f}"
+                f"(image {fmt(fractions)}) max_abs_err {err.max():.4f}"
             )
         if time.time() - last_ckpt > 60 * cfg.ckpt_minutes:
             checkpoint()

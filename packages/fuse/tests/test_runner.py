@@ -9,7 +9,7 @@ import hashlib
 import numpy as np
 import pytest
 import xarray as xr
-from fuse_helpers import SEM, small_recipe, write_recipe
+from fuse_helpers import SEM, XCT, small_recipe, write_recipe
 
 from fusion.cli import main
 from fusion.fuse import RecipeError, fuse
@@ -163,3 +163,23 @@ def test_the_command_line_reports_each_step_and_what_was_reused(env, capsys):
     assert "step sem-phase (segment): reused" in captured.err
     assert main([*argv[:3], str(env / "b.zarr"), "--work", str(env / "work")]) == 2  # exists
     assert "exists; pass --overwrite" in capsys.readouterr().err
+
+
+def test_inputs_given_as_urls_are_fetched_once_and_keyed_by_content(env):
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    memory.pipe("/lab/sem.tif", SEM.read_bytes())
+    for tif in sorted(XCT.iterdir()):
+        memory.pipe(f"/lab/xct/{tif.name}", tif.read_bytes())
+    recipe = small_recipe()
+    recipe["inputs"] = {"sem": {"url": "memory://lab/sem.tif"},
+                        "xct": {"url": "memory://lab/xct"}}  # fmt: skip
+    by_url = write_recipe(env / "urls.yaml", recipe)
+    result = fuse(by_url, env / "a.zarr", work=env / "work")
+    fetched = sorted(p.name for p in (env / "work" / "inputs").glob("*/[!.]*"))
+    assert fetched == ["sem.tif", "xct"]
+    # the same bytes from a local path: same digests, so no load step runs again
+    local = write_recipe(env / "local.yaml", small_recipe())
+    again = fuse(local, env / "b.zarr", work=env / "work")
+    assert "sem" in result.ran and again.ran == []

@@ -5,16 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fusion.schema.cli_options import (
-    add_scheduler_options,
-    add_storage_option,
-    scheduler_from,
-    storage_options_from,
-)
+from fusion.models import add_model_run_options
+from fusion.schema.cli_options import scheduler_from, storage_options_from
 
 __all__ = ["register_fuse"]
-
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def register_fuse(subparsers: argparse._SubParsersAction) -> None:
@@ -26,14 +20,8 @@ def register_fuse(subparsers: argparse._SubParsersAction) -> None:
         "result is in the work folder for the same inputs and parameters is not run again.",
     )
     parser.add_argument("recipe", help="recipe file (fusion-recipe/1 YAML)")
-    parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
     parser.add_argument("--work", help="folder of step results (default: the fusion cache's fuse/)")
-    parser.add_argument("--device", choices=DEVICES, default="auto")
-    parser.add_argument("--registry", help="registry file or URL (default: FUSION_REGISTRY)")
-    parser.add_argument("--offline", action="store_true", default=None)
-    parser.add_argument("--overwrite", action="store_true")
-    add_storage_option(parser)
-    add_scheduler_options(parser)
+    add_model_run_options(parser)
     parser.set_defaults(run=run_fuse)
 
 

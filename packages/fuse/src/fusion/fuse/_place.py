@@ -63,7 +63,7 @@ def place(step: PlaceStep, trees: Mapping[str, xr.DataTree]) -> xr.DataTree:
             )
     moved = {name: shift for name, shift in shifts.items() if any(shift)}
     if moved:
-        activity_id = _unique("place", provenance["activities"])
+        activity_id = unique_id("place", provenance["activities"])
         provenance["activities"][activity_id] = {
             "type": "place",
             "software": {"name": "fusion-fuse", "version": version("fusion-fuse")},
@@ -210,14 +210,15 @@ def _add_all(target: dict[str, Any], items: Mapping[str, Any], label: str) -> di
     for key, value in items.items():
         if key in target and target[key] == value:
             continue
-        new = key if key not in target else _unique(f"{key}-{label}", target)
+        new = key if key not in target else unique_id(f"{key}-{label}", target)
         target[new] = value
         if new != key:
             renames[key] = new
     return renames
 
 
-def _unique(stem: str, taken: Mapping[str, Any]) -> str:
+def unique_id(stem: str, taken: Mapping[str, Any]) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``, ... whichever ``taken`` does not hold."""
     if stem not in taken:
         return stem
     n = 2

@@ -28,6 +28,7 @@ from typing import Any
 import xarray as xr
 
 from ._inputs import ResolvedInput, resolve_input
+from ._place import unique_id
 from ._recipe import GenerateStep, Recipe, RecipeError, SegmentStep, Step, load_recipe, upstream
 from ._steps import RunSettings, run_step
 
@@ -189,7 +190,7 @@ def with_recipe(
         if getattr(recipe, key) is not None:
             root[key] = getattr(recipe, key)
     provenance = root["provenance"]
-    recipe_id = _free("recipe", provenance["entities"])
+    recipe_id = unique_id("recipe", provenance["entities"])
     provenance["entities"][recipe_id] = {
         "type": "file",
         "name": path.name,
@@ -198,7 +199,7 @@ def with_recipe(
         "size": len(raw),
         "format": recipe.recipe,
     }
-    provenance["activities"][_free("fuse", provenance["activities"])] = {
+    provenance["activities"][unique_id("fuse", provenance["activities"])] = {
         "type": "fuse",
         "software": {"name": "fusion-fuse", "version": _version("fusion-fuse")},
         "started": min(a["started"] for a in provenance["activities"].values()),
@@ -217,14 +218,6 @@ def with_recipe(
         node.dataset = node.to_dataset(inherit=False).drop_encoding()
     out.attrs = {**tree.attrs, "fusion": root}
     return out
-
-
-def _free(stem: str, taken: Mapping[str, Any]) -> str:
-    n, name = 1, stem
-    while name in taken:
-        n += 1
-        name = f"{stem}-{n}"
-    return name
 
 
 def _version(name: str) -> str:

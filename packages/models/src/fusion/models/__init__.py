@@ -13,6 +13,7 @@ No torch import here: torch trains and exports models (``models/<name>/``); this
 runs their ONNX files.
 """
 
+from ._cli import add_model_run_options
 from ._device import DEVICES, DeviceUnavailableError, Session, cuda_available, open_session
 from ._generate import ShapeError, generate, latent_shape
 from ._segment import SegmentInputError, segment
@@ -24,6 +25,7 @@ __all__ = [
     "SegmentInputError",
     "Session",
     "ShapeError",
+    "add_model_run_options",
     "cuda_available",
     "generate",
     "latent_shape",

@@ -14,7 +14,19 @@ from fusion.schema.cli_options import (
 
 from ._device import DEVICES
 
-__all__ = ["register_generate", "register_segment"]
+__all__ = ["add_model_run_options", "register_generate", "register_segment"]
+
+
+def add_model_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every verb that runs registered models and writes a dataset: where it
+    runs (``--device``, ``--scheduler``), where the models come from, and where it writes."""
+    parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
+    parser.add_argument("--registry", help="registry file or URL (default: FUSION_REGISTRY)")
+    parser.add_argument("--offline", action="store_true", default=None)
+    parser.add_argument("--overwrite", action="store_true")
+    add_storage_option(parser)
+    add_scheduler_options(parser)
 
 
 def register_generate(subparsers: argparse._SubParsersAction) -> None:
@@ -31,13 +43,7 @@ def register_generate(subparsers: argparse._SubParsersAction) -> None:
         "--voxel-size", type=float, nargs="+", metavar="UM",
         help="voxel size in µm (one value, or Z Y X) instead of the model card's",
     )  # fmt: skip
-    parser.add_argument("--device", choices=DEVICES, default="auto")
-    parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
-    parser.add_argument("--registry", help="registry file or URL (default: FUSION_REGISTRY)")
-    parser.add_argument("--offline", action="store_true", default=None)
-    parser.add_argument("--overwrite", action="store_true")
-    add_storage_option(parser)
-    add_scheduler_options(parser)
+    add_model_run_options(parser)
     parser.set_defaults(run=run_generate)
 
 
@@ -86,17 +92,11 @@ def register_segment(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("model", help="model:NAME[@VERSION]")
     parser.add_argument("input", help="fused dataset: folder, .zip file or fsspec URL")
-    parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
     parser.add_argument("--channel", help="/group/name of the channel (default: the only one)")
     parser.add_argument("--name", help="name of the new channel (default: the card's, phase)")
-    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--tile", type=int, default=512, help="tile side in pixels")
     parser.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels")
-    parser.add_argument("--registry", help="registry file or URL (default: FUSION_REGISTRY)")
-    parser.add_argument("--offline", action="store_true", default=None)
-    parser.add_argument("--overwrite", action="store_true")
-    add_storage_option(parser)
-    add_scheduler_options(parser)
+    add_model_run_options(parser)
     parser.set_defaults(run=run_segment)
 
 

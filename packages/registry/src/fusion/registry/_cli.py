@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from fusion.cli import progress_factory
+from fusion.schema.cli_options import add_storage_option, storage_options_from
 
 from ._cache import Cache
 from ._check import check_registry
@@ -78,7 +79,7 @@ def _add_pull_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"touch no network: serve from the cache or fail (also {ENV_OFFLINE}=1)",
     )
-    _add_storage_option(parser)
+    add_storage_option(parser)
 
 
 def run_pull(args: argparse.Namespace) -> int:
@@ -88,7 +89,7 @@ def run_pull(args: argparse.Namespace) -> int:
             registry=args.registry,
             cache=args.cache,
             offline=args.offline,
-            storage_options=_storage_options(args),
+            storage_options=storage_options_from(args),
             progress=progress,
         )
     print(path)
@@ -121,7 +122,7 @@ def register_registry(subparsers: Subparsers) -> None:
     )
     _add_registry(check)
     _add_cache(check)
-    _add_storage_option(check)
+    add_storage_option(check)
     check.add_argument(
         "--level",
         choices=("metadata", "data"),
@@ -181,7 +182,7 @@ def run_check(args: argparse.Namespace) -> int:
         args.registry,
         cache=Cache(args.cache),
         dataset_level=args.level,
-        storage_options=_storage_options(args),
+        storage_options=storage_options_from(args),
     )
     print(report.to_json() if args.json else report)
     return report.exit_code
@@ -266,29 +267,6 @@ def _add_cache(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help=f"cache folder (default: {ENV_CACHE}, else the user cache folder)",
     )
-
-
-def _add_storage_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--storage-option",
-        action="append",
-        metavar="KEY=VALUE",
-        help="fsspec option for URLs (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
-    )
-
-
-def _storage_options(args: argparse.Namespace) -> dict[str, object]:
-    """``["endpoint_url=http://...", "anon=true"]`` → ``{"endpoint_url": "http://...", "anon": True}``."""
-    options: dict[str, object] = {}
-    for pair in getattr(args, "storage_option", None) or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--storage-option expects KEY=VALUE, got {pair!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
 
 
 def _size(n: int | None) -> str:

@@ -1,0 +1,105 @@
+"""The real 2D images a SliceGAN critic learns from: one 2D image, one slice of a 3D volume, or
+one slice normal to each axis of a volume (the anisotropic form). NumPy and tifffile only.
+
+SliceGAN (Kench & Cooper, Nat. Mach. Intell. 2021) trains a 3D generator with 2D critics: the
+slices of a generated volume normal to each axis are judged against real 2D images.
+
+- **Isotropic** (one image): one critic judges the slices along all three axes against the same
+  image. The image is a 2D file, or the slice of a 3D volume normal to ``slice_axis`` at
+  ``slice_index``.
+- **Anisotropic** (``anisotropic=True``, a 3D volume): one image per axis, the slice normal to
+  axis k at ``slice_index``, and one critic per axis. As in the paper's anisotropic form, each
+  critic sees a single 2D image; the rest of the volume is never seen in training, so it stays a
+  held-out ground truth for the generated volumes.
+
+Orientation convention, shared with ``model.slices_along``: the slice normal to axis k keeps the
+other two axes in their original order. For a volume (X, Y, Z) the slice normal to axis 0 is
+(Y, Z), normal to axis 1 is (X, Z), normal to axis 2 is (X, Y). Critic k compares generated
+slices normal to axis k with the real slice normal to axis k, so the in-plane directions
+match too: an anisotropic structure keeps its orientation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+CENTRAL = -1
+"""``slice_index`` value that picks the central slice, ``n // 2``, along each axis used."""
+
+
+def read_labels(path: str | Path, n_phases: int) -> np.ndarray:
+    """A label image (2D) or volume (3D) as uint8, checked to hold exactly the labels 0..n−1.
+
+    Leading axes of length 1 are dropped (a 2D TIFF often reads as (1, H, W)).
+    """
+    labels = np.squeeze(tifffile.imread(path))
+    if labels.ndim not in (2, 3):
+        raise ValueError(f"{path}: expected a 2D image or a 3D volume, got shape {labels.shape}")
+    values = np.unique(labels)
+    if not np.array_equal(values, np.arange(n_phases)):
+        raise ValueError(f"{path}: expected labels 0..{n_phases - 1}, got {values}")
+    return labels.astype(np.uint8)
+
+
+def volume_slice(volume: np.ndarray, axis: int, index: int) -> np.ndarray:
+    """The 2D slice of ``volume`` normal to ``axis`` at ``index`` (`CENTRAL`: ``n // 2``),
+    the other two axes in their original order.
+
+    >>> volume = np.arange(24).reshape(2, 3, 4)
+    >>> volume_slice(volume, 1, 2).tolist()  # volume[:, 2, :]
+    [[8, 9, 10, 11], [20, 21, 22, 23]]
+    >>> volume_slice(volume, 2, CENTRAL).shape  # volume[:, :, 2]
+    (2, 3)
+    """
+    if axis not in (0, 1, 2):
+        raise ValueError(f"slice axis must be 0, 1 or 2, got {axis}")
+    n = volume.shape[axis]
+    position = n // 2 if index == CENTRAL else index
+    if not 0 <= position < n:
+        raise ValueError(
+            f"slice index {index} is outside axis {axis} of length {n} (use {CENTRAL} for the centre)"
+        )
+    return np.take(volume, position, axis=axis)
+
+
+def training_images(
+    path: str | Path,
+    n_phases: int,
+    *,
+    stride: int = 1,
+    slice_axis: int = 0,
+    slice_index: int = CENTRAL,
+    anisotropic: bool = False,
+) -> list[np.ndarray]:
+    """The real 2D label images of a run: ``[image]`` (isotropic) or ``[normal to axis 0, 1, 2]``
+    (anisotropic), each keeping every ``stride``-th pixel along both of its axes.
+
+    A 2D file is used as it is; ``slice_axis`` and ``slice_index`` apply to 3D volumes only and
+    must keep their defaults for a 2D file. In the anisotropic form ``slice_index`` is used along
+    every axis and ``slice_axis`` is not used.
+    """
+    if stride < 1:
+        raise ValueError(f"image stride must be ≥ 1, got {stride}")
+    labels = read_labels(path, n_phases)
+    if labels.ndim == 2:
+        if anisotropic:
+            raise ValueError(f"{path}: the anisotropic form needs a 3D volume, got a 2D image")
+        if (slice_axis, slice_index) != (0, CENTRAL):
+            raise ValueError(
+                f"{path}: slice axis/index {slice_axis}/{slice_index} given for a 2D image"
+            )
+        images = [labels]
+    elif anisotropic:
+        images = [volume_slice(labels, axis, slice_index) for axis in range(3)]
+    else:
+        images = [volume_slice(labels, slice_axis, slice_index)]
+    images = [image[::stride, ::stride] for image in images]
+    for axis, image in enumerate(images):
+        missing = sorted(set(range(n_phases)) - set(np.unique(image).tolist()))
+        if missing:
+            where = f"slice normal to axis {axis}" if anisotropic else "training image"
+            raise ValueError(f"{path}: the {where} has no pixels of phase(s) {missing}")
+    return images

@@ -1,0 +1,111 @@
+"""models/slicegan-nmc/train.py on a 3D volume: one slice (isotropic, one critic) or one slice per
+axis (anisotropic, one critic per axis), with tiny networks so that a few iterations take seconds.
+
+Needs the training environment (torch, safetensors, tifffile); skipped where torch is not
+installed (CI). Run it there with::
+
+    .venv-train/bin/python -m pytest tests/test_slicegan_train_torch.py -p no:cacheprovider
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+tifffile = pytest.importorskip("tifffile")
+
+FOLDER = Path(__file__).resolve().parents[1] / "models" / "slicegan-nmc"
+TINY = [
+    "--image-stride", "1", "--gen-widths", "4", "4", "4", "4", "3",
+    "--critic-widths", "4", "4", "4", "4", "1", "--critic-iters", "1", "--real-batch", "2",
+    "--fake-volumes", "1", "--gen-volumes", "1", "--slices-per-axis", "2", "--gp-batch", "2",
+    "--eval-every", "1000", "--log-every", "1", "--seed", "5",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def train():
+    spec = importlib.util.spec_from_file_location("slicegan_train", FOLDER / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)  # puts models/slicegan-nmc on sys.path (model, training_data)
+    return module
+
+
+@pytest.fixture(scope="module")
+def volume_file(tmp_path_factory) -> Path:
+    """An 80³ volume whose three phases differ along every axis (layers of period 3, 5, 7)."""
+    x, y, z = np.indices((80, 80, 80))
+    volume = ((x // 3 + y // 5 + z // 7) % 3).astype(np.uint8)
+    path = tmp_path_factory.mktemp("data") / "volume.tif"
+    tifffile.imwrite(path, volume)
+    return path
+
+
+def run(train, volume: Path, out: Path, *extra: str) -> None:
+    train.main(["--image", str(volume), "--out-dir", str(out), *TINY, *extra])
+
+
+def final(train, out: Path) -> tuple[dict, dict]:
+    _, tensors, meta = train.latest_checkpoint(out)
+    return tensors, meta
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_real_and_generated_slices_share_one_orientation(train, volume_file, axis):
+    """Critic k sees real slices normal to axis k (training_data) laid out like the generated
+    slices normal to axis k (model.slices_along), so in-plane directions agree."""
+    volume = tifffile.imread(volume_file)
+    images = train.training_images(volume_file, 3, anisotropic=True, slice_index=17)
+    onehot = torch.from_numpy(np.stack([volume == p for p in range(3)]).astype(np.float32))
+    generated_view = train.slices_along(onehot[None], axis, torch.tensor([17]))[0]  # (P, a, b)
+    np.testing.assert_array_equal(generated_view.argmax(0).numpy(), images[axis])
+
+
+@pytest.mark.parametrize(
+    "mode, critics",
+    [
+        (["--slice-axis", "1", "--slice-index", "40"], ["D"]),
+        (["--anisotropic"], ["D0", "D1", "D2"]),
+    ],
+)
+def test_resumed_run_equals_an_uninterrupted_one(train, volume_file, tmp_path, mode, critics):
+    run(train, volume_file, tmp_path / "straight", *mode, "--max-iters", "3")
+    run(train, volume_file, tmp_path / "resumed", *mode, "--max-iters", "1")
+    # resumed without the data settings: they come back from the checkpoint
+    run(train, volume_file, tmp_path / "resumed", "--max-iters", "3")
+
+    straight, meta = final(train, tmp_path / "straight")
+    resumed, meta_resumed = final(train, tmp_path / "resumed")
+    assert meta["iteration"] == meta_resumed["iteration"] == 3
+    assert sorted(straight) == sorted(resumed)
+    for name, tensor in straight.items():
+        assert torch.equal(tensor, resumed[name]), name
+    settings = [meta_resumed["train_config"], meta["train_config"]]
+    for config in settings:
+        config.pop("out_dir")
+    assert settings[0] == settings[1]  # the data settings came back from the checkpoint
+
+    stored = {k.split(".")[0] for k in straight if k.startswith("D")}
+    assert stored == set(critics)
+    assert {k for k in meta if k.startswith("optD")} == {f"opt{c}_param_groups" for c in critics}
+
+
+def test_resume_refuses_to_switch_between_one_and_three_critics(train, volume_file, tmp_path):
+    run(train, volume_file, tmp_path, "--anisotropic", "--max-iters", "1")
+    with pytest.raises(SystemExit, match=r"cannot change .*'anisotropic': \(True, False\)"):
+        run(train, volume_file, tmp_path, "--no-anisotropic", "--max-iters", "2")
+
+
+def test_anisotropic_training_logs_each_axis_slice(train, volume_file, tmp_path):
+    run(train, volume_file, tmp_path, "--anisotropic", "--max-iters", "1")
+    log = (tmp_path / "train.log").read_text()
+    assert "3 x D" in log
+    for axis in range(3):
+        assert f"slice normal to axis {axis} fractions" in log

@@ -1,0 +1,132 @@
+"""models/slicegan-nmc/training_data.py: which real 2D images a SliceGAN run learns from, in
+which orientation (one image, one slice of a volume, or one slice normal to each axis)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+FILE = Path(__file__).resolve().parents[1] / "models" / "slicegan-nmc" / "training_data.py"
+XCT = Path(__file__).resolve().parents[2] / "shared/data/micrographs/nmc_xct_3d_3phase_128cube.tif"
+
+
+@pytest.fixture(scope="module")
+def td():
+    spec = importlib.util.spec_from_file_location("slicegan_training_data", FILE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def coded_volume(shape=(6, 8, 10)) -> np.ndarray:
+    """Labels 0..2 that differ along every axis, so any slice or transpose mix-up shows."""
+    x, y, z = np.indices(shape)
+    return ((x + 2 * y + 4 * z) % 3).astype(np.uint8)
+
+
+@pytest.fixture
+def volume_file(tmp_path) -> tuple[Path, np.ndarray]:
+    volume = coded_volume()
+    path = tmp_path / "volume.tif"
+    tifffile.imwrite(path, volume)
+    return path, volume
+
+
+@pytest.mark.parametrize("axis, index", [(0, 1), (1, 5), (2, 0), (2, 9)])
+def test_slice_of_a_volume_is_the_plane_normal_to_the_axis(td, volume_file, axis, index):
+    path, volume = volume_file
+    (image,) = td.training_images(path, 3, slice_axis=axis, slice_index=index)
+    where = [slice(None)] * 3
+    where[axis] = index  # volume[index], volume[:, index] or volume[:, :, index]
+    expected = volume[tuple(where)]
+    np.testing.assert_array_equal(image, expected)
+
+
+def test_central_slice_is_the_default(td, volume_file):
+    path, volume = volume_file
+    (image,) = td.training_images(path, 3, slice_axis=1)
+    np.testing.assert_array_equal(image, volume[:, 4, :])  # 8 // 2
+
+
+def test_anisotropic_gives_one_slice_per_axis_in_original_axis_order(td, volume_file):
+    path, volume = volume_file
+    images = td.training_images(path, 3, anisotropic=True, slice_index=2)
+    assert [im.shape for im in images] == [(8, 10), (6, 10), (6, 8)]  # (Y, Z), (X, Z), (X, Y)
+    for axis, image in enumerate(images):
+        np.testing.assert_array_equal(image, np.take(volume, 2, axis=axis))
+
+
+def test_anisotropic_central_slices_of_the_xct_volume(td):
+    if not XCT.exists():
+        pytest.skip(f"{XCT} not present")
+    volume = tifffile.imread(XCT)
+    images = td.training_images(XCT, 3, anisotropic=True)
+    for axis, image in enumerate(images):
+        assert image.shape == (128, 128)
+        np.testing.assert_array_equal(image, np.take(volume, 64, axis=axis))
+
+
+def test_stride_keeps_every_nth_pixel_after_slicing(td, volume_file):
+    path, volume = volume_file
+    (image,) = td.training_images(path, 3, stride=2, slice_axis=2, slice_index=3)
+    np.testing.assert_array_equal(image, volume[::2, ::2, 3])
+
+
+def test_a_2d_image_is_used_as_it_is(td, tmp_path):
+    image = coded_volume((1, 9, 7))  # a 2D TIFF as (1, H, W), as the SEM file reads
+    path = tmp_path / "image.tif"
+    tifffile.imwrite(path, image.astype(np.float32))
+    (found,) = td.training_images(path, 3)
+    np.testing.assert_array_equal(found, image[0])
+    assert found.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"anisotropic": True}, "needs a 3D volume"),
+        ({"slice_axis": 1}, "given for a 2D image"),
+        ({"slice_index": 3}, "given for a 2D image"),
+    ],
+)
+def test_slice_settings_are_refused_for_a_2d_image(td, tmp_path, kwargs, message):
+    path = tmp_path / "image.tif"
+    tifffile.imwrite(path, coded_volume((1, 9, 7)))
+    with pytest.raises(ValueError, match=message):
+        td.training_images(path, 3, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"slice_axis": 3}, "slice axis must be 0, 1 or 2, got 3"),
+        ({"slice_axis": 0, "slice_index": 6}, "slice index 6 is outside axis 0 of length 6"),
+        ({"stride": 0}, "image stride must be ≥ 1, got 0"),
+    ],
+)
+def test_bad_slice_settings_are_refused(td, volume_file, kwargs, message):
+    path, _ = volume_file
+    with pytest.raises(ValueError, match=message):
+        td.training_images(path, 3, **kwargs)
+
+
+def test_wrong_labels_name_the_file(td, tmp_path):
+    path = tmp_path / "grey.tif"
+    tifffile.imwrite(path, np.arange(27, dtype=np.uint8).reshape(3, 3, 3))
+    with pytest.raises(ValueError, match=r"grey\.tif: expected labels 0\.\.2"):
+        td.training_images(path, 3)
+
+
+def test_a_slice_lacking_a_phase_is_refused(td, tmp_path):
+    volume = coded_volume()
+    volume[:, :, 0] = 1  # the slice normal to axis 2 at index 0 is all NMC
+    path = tmp_path / "volume.tif"
+    tifffile.imwrite(path, volume)
+    with pytest.raises(ValueError, match=r"no pixels of phase\(s\) \[0, 2\]"):
+        td.training_images(path, 3, slice_axis=2, slice_index=0)
