@@ -9,6 +9,7 @@ dataset, co-registered by coordinates) — and the output. `fuse` runs it (``fus
 computed twice, and the output's provenance links every channel to its files and models.
 """
 
+from ._jsonschema import recipe_json_schema, write_recipe_schema
 from ._place import PlacementError, merge_provenance, place
 from ._recipe import RECIPE_FORMAT, Recipe, RecipeError, load_recipe
 from ._runner import FuseResult, StepRun, default_work_dir, fuse, step_keys
@@ -25,5 +26,7 @@ __all__ = [
     "load_recipe",
     "merge_provenance",
     "place",
+    "recipe_json_schema",
     "step_keys",
+    "write_recipe_schema",
 ]
