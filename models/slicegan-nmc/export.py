@@ -23,8 +23,8 @@ Writes, next to this file (or beside ``--out``):
 
 Before writing the test tensors the export is checked against the torch model in ``eval()``
 mode on a cubic and a non-cubic latent: labels identical to the argmax of torch's
-probabilities (up to voxels where torch's top two phases are within 1e-5), probabilities within
-1e-5.
+probabilities (up to voxels where torch's top two phases are within 1e-4), probabilities within
+1e-4.
 
 How the runtime draws a latent for ``--seed S`` (the card states it):
 ``numpy.random.default_rng(S).standard_normal((1, nz, lz, ly, lx), dtype=numpy.float32)``.
@@ -129,7 +129,7 @@ def compare(
     generator: Generator, session: ort.InferenceSession, grids=VERIFY_GRIDS, seed: int = 1
 ) -> dict[str, float]:
     """Largest |Δprobabilities| and the number of label mismatches, torch vs onnxruntime, over
-    ``grids``; a mismatch where torch's top two probabilities differ by less than 1e-5 is a
+    ``grids``; a mismatch where torch's top two probabilities differ by less than 1e-4 is a
     rounding tie and is counted apart."""
     worst, mismatched, ties = 0.0, 0, 0
     nz, phases = generator.config.nz, generator.config.n_phases
