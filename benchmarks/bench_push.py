@@ -21,7 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench_validate import build_store
+from bench_validate import build_store, print_table
 
 from fusion.schema import push, validate
 
@@ -86,11 +86,7 @@ def main() -> None:
                 (f"push / bare copy, {name}", f"{t_ours / t_bare:.2f}"),
             ]
         rows.append(("validate --level data of the S3 copy", f"{remote_check:.2f} s"))
-        width = max(len(r[0]) for r in rows)
-        print(f"| {'measure':<{width}} | value |")
-        print(f"|{'-' * (width + 2)}|-------|")
-        for name, value in rows:
-            print(f"| {name:<{width}} | {value} |")
+        print_table(rows)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -116,14 +116,19 @@ def main() -> None:
             ),
             ("time with manifests / without", f"{t_ours / t_older:.2f}"),
         ]
-        width = max(len(r[0]) for r in rows)
-        print(f"| {'measure':<{width}} | value |")
-        print(f"|{'-' * (width + 2)}|-------|")
-        for name, value in rows:
-            print(f"| {name:<{width}} | {value} |")
+        print_table(rows)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def print_table(rows: list[tuple[str, str]]) -> None:
+    """A two-column markdown table of (measure, value) rows."""
+    width = max(len(r[0]) for r in rows)
+    print(f"| {'measure':<{width}} | value |")
+    print(f"|{'-' * (width + 2)}|-------|")
+    for name, value in rows:
+        print(f"| {name:<{width}} | {value} |")
 
 
 if __name__ == "__main__":

@@ -10,18 +10,16 @@ import fsspec
 import pytest
 
 from fusion.cli import main
-from fusion.registry.testing import tiny_generator, tiny_segmenter, write_registry
+from fusion.registry.testing import (
+    tiny_model_registry,
+)
 from fusion.schema import validate
 
 
 @pytest.fixture
 def registry(tmp_path, monkeypatch):
     monkeypatch.setenv("FUSION_CACHE", str(tmp_path / "cache"))
-    models = {
-        "tiny": {"0.1.0": tiny_generator(tmp_path / "gen")},
-        "tinyseg": {"0.1.0": tiny_segmenter(tmp_path / "seg")},
-    }
-    return str(write_registry(tmp_path / "registry.yaml", models=models))
+    return str(tiny_model_registry(tmp_path, generator="tiny", segmenter="tinyseg"))
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fusion.registry.testing import tiny_generator, tiny_segmenter, write_registry
+from fusion.registry.testing import (
+    tiny_model_registry,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -15,11 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 @pytest.fixture(scope="session")
 def tiny_registry(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("models")
-    models = {
-        "tiny-gen": {"0.1.0": tiny_generator(root / "gen")},
-        "tiny-seg": {"0.1.0": tiny_segmenter(root / "seg")},
-    }
-    return write_registry(root / "registry.yaml", models=models)
+    return tiny_model_registry(root, generator="tiny-gen", segmenter="tiny-seg")
 
 
 @pytest.fixture

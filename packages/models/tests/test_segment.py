@@ -10,18 +10,16 @@ from fusion.models import SegmentInputError, segment
 from fusion.models._preprocess import exact_percentiles, normaliser
 from fusion.models._segment import blend_weights, segment_image, tile_origins
 from fusion.registry import check_registry, load_registry
-from fusion.registry.testing import tiny_generator, tiny_segmenter, write_registry
+from fusion.registry.testing import (
+    tiny_model_registry,
+)
 from fusion.schema import make_example, validate, write
 
 
 @pytest.fixture
 def registry(tmp_path, monkeypatch):
     monkeypatch.setenv("FUSION_CACHE", str(tmp_path / "cache"))
-    models = {
-        "tinyseg": {"0.1.0": tiny_segmenter(tmp_path / "seg")},
-        "tinygen": {"0.1.0": tiny_generator(tmp_path / "gen")},
-    }
-    return write_registry(tmp_path / "registry.yaml", models=models)
+    return tiny_model_registry(tmp_path, generator="tinygen", segmenter="tinyseg")
 
 
 def onnx_runner(registry, name="tinyseg"):

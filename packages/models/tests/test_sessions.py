@@ -15,18 +15,16 @@ from dask.array.core import concatenate3
 from fusion.models import generate, segment
 from fusion.models._sessions import ModelFile, ModelFileError
 from fusion.registry import load_registry
-from fusion.registry.testing import tiny_generator, tiny_segmenter, write_registry
+from fusion.registry.testing import (
+    tiny_model_registry,
+)
 from fusion.schema.testing import grey_image_tree
 
 
 @pytest.fixture
 def registry(tmp_path, monkeypatch):
     monkeypatch.setenv("FUSION_CACHE", str(tmp_path / "cache"))
-    models = {
-        "tiny": {"0.1.0": tiny_generator(tmp_path / "gen")},
-        "tinyseg": {"0.1.0": tiny_segmenter(tmp_path / "seg")},
-    }
-    return write_registry(tmp_path / "registry.yaml", models=models)
+    return tiny_model_registry(tmp_path, generator="tiny", segmenter="tinyseg")
 
 
 def model_file(registry, name="tiny", **changes) -> ModelFile:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import xarray as xr
 from rsciio import digitalmicrograph, msa
+from transfer_volumes import PHASES, ball_phases, phase_tree
 
-from conftest import PHASES, ball_phases, phase_tree
 from fusion.schema import validate, write
 from fusion.transfer import TransferError, add_chemistry, phase_spectra, voxel_spectra
 

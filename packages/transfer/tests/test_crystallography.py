@@ -7,8 +7,8 @@ import copy
 import numpy as np
 import pytest
 import xarray as xr
+from transfer_volumes import ball_phases, phase_tree
 
-from conftest import ball_phases, phase_tree
 from fusion.schema import validate, write
 from fusion.transfer import TransferError, add_crystallography
 

@@ -8,8 +8,8 @@ import pytest
 import xarray as xr
 from scipy import ndimage
 from scipy.stats import ks_2samp
+from transfer_volumes import PHASES, ball_phases, phase_tree
 
-from conftest import PHASES, ball_phases, phase_tree
 from fusion.transfer import TransferError, TransferWarning, grow_grains, section_diameters_um
 
 NMC = PHASES["NMC"]

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from fusion.schema import unique_id
+
 from ._recipe import PlaceStep, RecipeError
 
 __all__ = ["PlacementError", "place"]
@@ -42,7 +44,7 @@ class _Part:
 def place(step: PlaceStep, trees: Mapping[str, xr.DataTree]) -> xr.DataTree:
     """The dataset ``step`` describes, from the datasets of the steps it names."""
     started = _now()
-    chosen = {name: (p.source, _group_of(trees[p.source], p.source, p.group))
+    chosen = {name: (p.source, group_of(trees[p.source], p.source, p.group))
               for name, p in step.groups.items()}  # fmt: skip
     datasets = {
         name: trees[src][group].to_dataset(inherit=False).drop_encoding()
@@ -87,7 +89,8 @@ def place(step: PlaceStep, trees: Mapping[str, xr.DataTree]) -> xr.DataTree:
     return xr.DataTree.from_dict(nodes)
 
 
-def _group_of(tree: xr.DataTree, step: str, group: str | None) -> str:
+def group_of(tree: xr.DataTree, step: str, group: str | None) -> str:
+    """``group`` of a step's dataset, checked; by default its only group."""
     names = list(tree.children)
     if group is None:
         if len(names) != 1:
@@ -121,26 +124,22 @@ def _translations(step: PlaceStep, datasets: Mapping[str, xr.Dataset]) -> dict[s
         placement, ds = step.groups[name], datasets[name]
         low, high = _extent(ds)
         first = np.array([float(ds[d].values[0]) for d in DIMS])
+        if placement.inside is None:  # where it is, or at the point given
+            shift = np.zeros(3) if placement.at_um is None else np.array(placement.at_um) - first
+            shifts[name] = shift
+            return shift
+        o_shift = solve(placement.inside, (*chain, name))
+        o_low, o_high = (bound + o_shift for bound in _extent(datasets[placement.inside]))
         if placement.at_um is not None:
             shift = np.array(placement.at_um) - first
-        elif placement.inside is not None:
-            outer_shift = solve(placement.inside, (*chain, name))
-            o_low, o_high = _extent(datasets[placement.inside])
-            centre = (o_low + o_high) / 2 + outer_shift
-            shift = centre - (low + high) / 2
-        else:
-            shift = np.zeros(3)
-        if placement.inside is not None:
-            o_low, o_high = _extent(datasets[placement.inside])
-            o_shift = solve(placement.inside, (*chain, name))
-            tol = 1e-9 * max(1.0, float(np.max(np.abs(o_high))))
-            if np.any(low + shift < o_low + o_shift - tol) or np.any(
-                high + shift > o_high + o_shift + tol
-            ):
-                raise PlacementError(
-                    f"group {name!r} spans {_box(low + shift, high + shift)} µm, which is not "
-                    f"inside {placement.inside!r} at {_box(o_low + o_shift, o_high + o_shift)} µm"
-                )
+        else:  # centred in the container
+            shift = (o_low + o_high) / 2 - (low + high) / 2
+        tol = 1e-9 * max(1.0, float(np.max(np.abs(o_high))))
+        if np.any(low + shift < o_low - tol) or np.any(high + shift > o_high + tol):
+            raise PlacementError(
+                f"group {name!r} spans {_box(low + shift, high + shift)} µm, which is not "
+                f"inside {placement.inside!r} at {_box(o_low, o_high)} µm"
+            )
         shifts[name] = shift
         return shift
 
@@ -215,16 +214,6 @@ def _add_all(target: dict[str, Any], items: Mapping[str, Any], label: str) -> di
         if new != key:
             renames[key] = new
     return renames
-
-
-def unique_id(stem: str, taken: Mapping[str, Any]) -> str:
-    """``stem``, or ``stem-2``, ``stem-3``, ... whichever ``taken`` does not hold."""
-    if stem not in taken:
-        return stem
-    n = 2
-    while f"{stem}-{n}" in taken:
-        n += 1
-    return f"{stem}-{n}"
 
 
 def _now() -> str:

@@ -27,8 +27,9 @@ from typing import Any
 
 import xarray as xr
 
+from fusion.schema import unique_id
+
 from ._inputs import ResolvedInput, resolve_input
-from ._place import unique_id
 from ._recipe import GenerateStep, Recipe, RecipeError, SegmentStep, Step, load_recipe, upstream
 from ._steps import RunSettings, run_step
 
@@ -150,6 +151,7 @@ def _run(step: Step, datasets, inputs, settings: RunSettings, update) -> xr.Data
 def step_keys(recipe: Recipe, inputs: Mapping[str, ResolvedInput], settings: RunSettings) -> dict:
     """The key of every step (see the module docstring), in recipe order."""
     software = {name: _version(name) for name in PACKAGES}
+    models = _model_identities(recipe, settings)
     keys: dict[str, str] = {}
     for step in recipe.steps:
         payload = {
@@ -157,7 +159,7 @@ def step_keys(recipe: Recipe, inputs: Mapping[str, ResolvedInput], settings: Run
             "step": step.model_dump(mode="json", by_alias=True, exclude={"id"}),
             "upstream": {ref: keys[ref] for ref in upstream(step)},
             "input": inputs[step.input].sha256 if step.op == "load" else None,  # type: ignore[union-attr]
-            "model": _model_identity(step, settings),
+            "model": models.get(step.id),
             "software": software,
         }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
@@ -165,16 +167,22 @@ def step_keys(recipe: Recipe, inputs: Mapping[str, ResolvedInput], settings: Run
     return keys
 
 
-def _model_identity(step: Step, settings: RunSettings) -> dict[str, str] | None:
-    if not isinstance(step, GenerateStep | SegmentStep):
-        return None
+def _model_identities(recipe: Recipe, settings: RunSettings) -> dict[str, dict[str, str]]:
+    """Per model step, the model as the registry resolves it now (one registry read)."""
+    steps = [s for s in recipe.steps if isinstance(s, GenerateStep | SegmentStep)]
+    if not steps:
+        return {}
     from fusion.registry import load_registry, resolve
 
-    try:
-        resolved = resolve(load_registry(settings.registry, offline=settings.offline), step.model)
-    except Exception as err:
-        raise RecipeError(f"step {step.id!r}: {err}") from err
-    return {"ref": str(resolved.ref), "sha256": resolved.entry.sha256}
+    registry = load_registry(settings.registry, offline=settings.offline)
+    identities = {}
+    for step in steps:
+        try:
+            resolved = resolve(registry, step.model)
+        except Exception as err:
+            raise RecipeError(f"step {step.id!r}: {err}") from err
+        identities[step.id] = {"ref": str(resolved.ref), "sha256": resolved.entry.sha256}
+    return identities
 
 
 def with_recipe(

@@ -15,7 +15,7 @@ from typing import Any
 import xarray as xr
 
 from ._inputs import ResolvedInput
-from ._place import place
+from ._place import group_of, place
 from ._recipe import GenerateStep, LoadStep, PlaceStep, SegmentStep, Step, TransferStep
 
 __all__ = ["RunSettings", "run_step"]
@@ -77,19 +77,10 @@ def run_generate(step: GenerateStep, settings: RunSettings) -> xr.DataTree:
 def run_transfer(step: TransferStep, tree: xr.DataTree, source: xr.DataTree) -> xr.DataTree:
     import fusion.transfer as transfer
 
-    group = step.group or _only_group(tree, step.to)
+    group = group_of(tree, step.to, step.group)
     add: Callable[..., xr.DataTree] = {
         "crystallography": transfer.add_crystallography,
         "chemistry": transfer.add_chemistry,
     }[step.property]
     parameters: dict[str, Any] = dict(step.parameters)
     return add(tree, group, source, **parameters)
-
-
-def _only_group(tree: xr.DataTree, step_id: str) -> str:
-    names = list(tree.children)
-    if len(names) != 1:
-        from ._recipe import RecipeError
-
-        raise RecipeError(f"step {step_id!r} made groups {names}; say which with `group:`")
-    return names[0]

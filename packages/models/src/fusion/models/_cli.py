@@ -51,7 +51,6 @@ def run_generate(args: argparse.Namespace) -> int:
     from fusion.schema import check_reachable, write
 
     from ._generate import generate
-    from ._segment import open_tree
 
     options = storage_options_from(args)
     with scheduler_from(args):
@@ -62,16 +61,22 @@ def run_generate(args: argparse.Namespace) -> int:
             offline=args.offline,
         )  # fmt: skip
         where = write(tree, args.output, overwrite=args.overwrite, storage_options=options)
-        group = next(iter(tree.children))
-        stored = open_tree(where, options)[group].to_dataset(inherit=False)  # not a second run
-        fractions = ""
-        if "phase" in stored:
-            fractions = " phases " + ", ".join(
-                f"{k} {v:.3f}" for k, v in stored.fusion.phase_fractions().items()
-            )
+        fractions = stored_fractions(where, options, next(iter(tree.children)), "phase")
     run = tree.attrs["fusion"]["provenance"]["activities"]["run-model"]["parameters"]
-    print(f"wrote {where}: {tuple(args.shape)} on {run['device']}, seed {args.seed};{fractions}")
+    shown = f" phases {fractions}" if fractions else ""
+    print(f"wrote {where}: {tuple(args.shape)} on {run['device']}, seed {args.seed};{shown}")
     return 0
+
+
+def stored_fractions(where: str, options: dict, group: str, name: str) -> str | None:
+    """``"pore 0.143, NMC 0.583, ..."`` of a label channel as written (read back from the store,
+    so the model does not run a second time); None when the group has no such channel."""
+    from ._segment import open_tree
+
+    stored = open_tree(where, options)[group].to_dataset(inherit=False)
+    if name not in stored:
+        return None
+    return ", ".join(f"{k} {v:.3f}" for k, v in stored.fusion.phase_fractions(name).items())
 
 
 def _voxel_size(values: list[float] | None) -> float | tuple[float, ...] | None:
@@ -103,7 +108,7 @@ def register_segment(subparsers: argparse._SubParsersAction) -> None:
 def run_segment(args: argparse.Namespace) -> int:
     from fusion.schema import check_reachable, write
 
-    from ._segment import open_tree, segment
+    from ._segment import segment
 
     options = storage_options_from(args)
     with scheduler_from(args):
@@ -120,9 +125,7 @@ def run_segment(args: argparse.Namespace) -> int:
         run = next(a for a in reversed(activities.values()) if a["type"] == "segment")
         (made,) = run["generated"]
         group, name = made.rsplit("/", 1)
-        written = open_tree(where, options)  # the labels as stored, not a second inference
-        fractions = written[group].to_dataset(inherit=False).fusion.phase_fractions(name)
-    shown = ", ".join(f"{k} {v:.3f}" for k, v in fractions.items())
+        fractions = stored_fractions(where, options, group, name)
     print(f"wrote {where}: {made} from {run['parameters']['input_channel']} "
-          f"on {run['parameters']['device']}; phases {shown}")  # fmt: skip
+          f"on {run['parameters']['device']}; phases {fractions}")  # fmt: skip
     return 0

@@ -26,7 +26,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from fusion.schema import FusionError, active_client, check_reachable, scheduler_facts
+from fusion.schema import (
+    FusionError,
+    active_client,
+    check_reachable,
+    scheduler_facts,
+    unique_id,
+)
 
 from ._device import Device, resolve_device
 from ._preprocess import Normaliser, normaliser
@@ -379,12 +385,12 @@ def _with_channel(tree, group, name, variable, *, used, model, parameters, times
     for node in out.subtree:  # written afresh: the source's chunking and codecs do not apply
         node.dataset = node.to_dataset(inherit=False).drop_encoding()
     ds = out[group].to_dataset(inherit=False)
-    activity_id = _unique("segment", tree.attrs["fusion"]["provenance"]["activities"])
+    activity_id = unique_id("segment", tree.attrs["fusion"]["provenance"]["activities"])
     variable.attrs["provenance"] = activity_id
     out[group].dataset = ds.assign({name: variable})
     root = dict(tree.attrs["fusion"])
     provenance = {k: dict(v) for k, v in root["provenance"].items()}
-    model_id = _unique(f"model-{model[0].split(':', 1)[1].split('@')[0]}", provenance["entities"])
+    model_id = unique_id(f"model-{model[0].split(':', 1)[1].split('@')[0]}", provenance["entities"])
     provenance["entities"][model_id] = {"type": "model", "ref": model[0], "sha256": model[1]}
     provenance["activities"][activity_id] = {
         "type": "segment",
@@ -397,17 +403,3 @@ def _with_channel(tree, group, name, variable, *, used, model, parameters, times
     }
     out.attrs = {**tree.attrs, "fusion": {**root, "provenance": provenance, "modified": times[1]}}
     return out
-
-
-def _unique(stem: str, taken: Mapping[str, Any]) -> str:
-    """``stem``, or ``stem-2``, ``stem-3``, ... whichever is free.
-
-    >>> _unique("segment", {"segment": 1, "segment-2": 1})
-    'segment-3'
-    """
-    if stem not in taken:
-        return stem
-    n = 2
-    while f"{stem}-{n}" in taken:
-        n += 1
-    return f"{stem}-{n}"

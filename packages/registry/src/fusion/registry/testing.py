@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-__all__ = ["sha", "tiny_card", "tiny_generator", "tiny_segmenter", "write_registry"]
+__all__ = [
+    "sha",
+    "tiny_card",
+    "tiny_generator",
+    "tiny_model_registry",
+    "tiny_segmenter",
+    "write_registry",
+]
 
 
 def write_registry(path: Path, datasets: dict | None = None, models: dict | None = None) -> Path:
@@ -28,6 +35,16 @@ def write_registry(path: Path, datasets: dict | None = None, models: dict | None
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return path
+
+
+def tiny_model_registry(folder: Path, generator: str = "tiny", segmenter: str = "tinyseg") -> Path:
+    """A registry file in ``folder`` holding `tiny_generator` and `tiny_segmenter` (version
+    0.1.0 each, under the names given); return its path."""
+    models = {
+        generator: {"0.1.0": tiny_generator(folder / "gen")},
+        segmenter: {"0.1.0": tiny_segmenter(folder / "seg")},
+    }
+    return write_registry(folder / "registry.yaml", models=models)
 
 
 def sha(path: Path) -> str:

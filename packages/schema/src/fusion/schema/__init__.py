@@ -22,6 +22,7 @@ from ._errors import (
     WriteError,
 )
 from ._example import make_example
+from ._ids import unique_id
 from ._jsonschema import json_schemas, write_json_schemas
 from ._manifest import ChunkDigest, ChunkManifest
 from ._push import PushResult, push
@@ -37,7 +38,6 @@ from ._source import open_group
 from ._validate import validate
 from ._versions import SUPPORTED_SCHEMAS
 from ._write import write
-from .cli_options import parse_storage_options
 from .v0_2 import (
     PROJECTION_LAYOUTS,
     SCHEMA_ID,
@@ -90,9 +90,9 @@ __all__ = [
     "json_schemas",
     "make_example",
     "open_group",
-    "parse_storage_options",
     "push",
     "scheduler_facts",
+    "unique_id",
     "use_scheduler",
     "validate",
     "write",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from fusion.schema.cli_options import add_storage_option, storage_options_from
+
 from ._errors import ShowError
 
 __all__ = ["register_show"]
@@ -23,12 +25,7 @@ def register_show(subparsers: argparse._SubParsersAction) -> None:
         "--group", action="append", help="group to draw, e.g. particle (repeatable; default: all)"
     )
     parser.add_argument("--index", help="voxel z,y,x the slices pass through (default: the centre)")
-    parser.add_argument(
-        "--storage-option",
-        action="append",
-        metavar="KEY=VALUE",
-        help="fsspec option for URLs (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
-    )
+    add_storage_option(parser)
     parser.set_defaults(run=run_show)
 
 
@@ -47,13 +44,11 @@ def parse_index(text: str | None) -> tuple[int, int, int] | None:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from fusion.schema import parse_storage_options
-
     from ._show import show
 
     shown = show(
         args.path, args.output, groups=args.group, index=parse_index(args.index),
-        storage_options=parse_storage_options(args.storage_option),
+        storage_options=storage_options_from(args),
     )  # fmt: skip
     print(f"wrote {shown.path}: {shown.panels} panels of {len(shown.channels)} channels "
           f"({', '.join(shown.channels)})")  # fmt: skip

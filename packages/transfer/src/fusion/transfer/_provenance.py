@@ -18,6 +18,8 @@ from typing import Any
 
 import xarray as xr
 
+from fusion.schema import unique_id
+
 from ._errors import TransferError
 
 __all__ = ["SourceFile", "extend", "now", "source_file", "title"]
@@ -103,7 +105,7 @@ def extend(
     provenance = new.attrs["fusion"]["provenance"]
     entity_id = _entity_id(provenance.setdefault("entities", {}), source)
     activities = provenance.setdefault("activities", {})
-    activity_id = _unique(activity, activities)
+    activity_id = unique_id(activity, activities)
     generated = [f"/{group}/{name}" for name in channels]
     ended = now()
     activities[activity_id] = {
@@ -133,15 +135,6 @@ def _entity_id(entities: dict[str, Any], source: SourceFile) -> str:
         if entity.get("type") == "file" and entity.get("sha256") == source.entity["sha256"]:
             return entity_id
     stem = re.sub(r"[^A-Za-z0-9_.:@-]+", "_", source.name).strip("_.") or "file"
-    entity_id = _unique(f"file:{stem}"[:120], entities)
+    entity_id = unique_id(f"file:{stem}"[:120], entities)
     entities[entity_id] = dict(source.entity)
     return entity_id
-
-
-def _unique(name: str, taken: Mapping[str, Any]) -> str:
-    """``name``, or ``name-2``, ``name-3`` ... whichever is not taken."""
-    candidate, n = name, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{name}-{n}"
-    return candidate
