@@ -109,3 +109,47 @@ def test_anisotropic_training_logs_each_axis_slice(train, volume_file, tmp_path)
     assert "3 x D" in log
     for axis in range(3):
         assert f"slice normal to axis {axis} fractions" in log
+
+
+def test_crops_cover_the_image_as_crop_coverage_says(train):
+    """Empirical check of training_data.crop_coverage: the mean of many random crops of a
+    one-hot ramp (one "phase" per column band) matches the predicted seen fractions."""
+    columns = np.repeat(np.arange(3), [10, 60, 30])[None, :].repeat(70, axis=0)  # (70, 100)
+    for padding in (0, 32):
+        sampler = train.CropSampler(columns, 3, 64, np.random.default_rng(0), padding=padding)
+        crops = sampler.sample(20000).numpy()  # (n, 3, 64, 64)
+        np.testing.assert_allclose(crops.mean(axis=(0, 2, 3)), sampler.seen, atol=0.005)
+    # the bare image's edge bands are seen less: band 0 is 10 % of the image
+    assert train.CropSampler(columns, 3, 64, np.random.default_rng(0)).seen[0] < 0.04
+    np.testing.assert_allclose(sampler.seen, [0.1, 0.6, 0.3], atol=0.005)
+
+
+def test_crop_padding_may_change_on_resume_and_the_change_is_kept(train, volume_file, tmp_path):
+    run(train, volume_file, tmp_path, "--crop-padding", "0", "--max-iters", "1")
+    run(train, volume_file, tmp_path, "--crop-padding", "32", "--max-iters", "2")
+    _, meta = final(train, tmp_path)
+    assert meta["train_config"]["crop_padding"] == 32
+    assert meta["data_changes"] == [{"iteration": 1, "crop_padding": [0, 32]}]
+    assert (
+        "data settings changed at iteration 1: {'crop_padding': (0, 32)}"
+        in (tmp_path / "train.log").read_text()
+    )
+    run(train, volume_file, tmp_path, "--max-iters", "3")  # resumed without it: 32 stays
+    _, meta = final(train, tmp_path)
+    assert meta["train_config"]["crop_padding"] == 32 and len(meta["data_changes"]) == 1
+
+
+def test_checkpoints_from_before_crop_padding_resume_with_none(train, volume_file, tmp_path):
+    """A checkpoint without the setting was trained on the bare image: it resumes with 0, not
+    with today's default of 32, unless the command line asks for the change."""
+    run(train, volume_file, tmp_path, "--crop-padding", "0", "--max-iters", "1")
+    path, tensors, meta = train.latest_checkpoint(tmp_path)
+    del meta["train_config"]["crop_padding"], meta["data_changes"]
+    import json
+
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path), metadata={"meta": json.dumps(meta)})
+    run(train, volume_file, tmp_path, "--max-iters", "2")
+    _, meta = final(train, tmp_path)
+    assert meta["train_config"]["crop_padding"] == 0 and meta["data_changes"] == []

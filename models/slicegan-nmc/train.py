@@ -30,7 +30,8 @@ states, the iteration count and, as JSON in the safetensors header, the model an
 They are written atomically every `ckpt_minutes` and on exit; `latest.json` beside them is a readable
 summary. Resuming (the default) restores everything, so a stopped run continues exactly where it was.
 Settings that shape the model or the optimisation cannot be changed on resume; run-control settings
-(max_iters, threads, ckpt_minutes, log_every, eval_every, keep_*) can.
+(max_iters, threads, ckpt_minutes, log_every, eval_every, keep_*) can, and so can `crop_padding`
+(each change is logged and kept in the checkpoints as `data_changes`).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ from _training import (
     unpack_optimizer,
 )
 from model import Critic, Generator, SliceGANConfig, count_parameters, generate_labels, slices_along
-from training_data import CENTRAL, training_images
+from training_data import CENTRAL, seen_fractions, training_images
 
 HERE = Path(__file__).resolve().parent
 FORMAT = "slicegan-nmc-checkpoint/1"
@@ -86,6 +87,11 @@ class TrainConfig:
     # keep every n-th pixel of the image along both axes (SliceGAN's scale factor): the NMC particles
     # (mean chord ~80 px) then fit inside the critic's 64-px window; one voxel = n image pixels
     image_stride: int = 2
+    # pad the image by its mirror image by this many px before drawing crops: crops drawn at
+    # uniform positions see the edge pixels least, which on the SEM image shows the critic an NMC
+    # fraction of 0.520 instead of the image's 0.583; half the crop size makes the coverage flat
+    # (training_data.crop_coverage). Checkpoints from before this setting used 0.
+    crop_padding: int = 32
     # model (see model.SliceGANConfig); widths end with the phase count / with 1
     nz: int = 16
     gen_widths: tuple[int, ...] = (256, 128, 64, 32, 3)
@@ -116,6 +122,11 @@ class TrainConfig:
     eval_latent: int = 6  # latent edge of the eval volume (6 -> 128^3)
 
 
+# settings that checkpoints written before they existed had at another value than today's default
+LEGACY_DEFAULTS = {"crop_padding": 0}
+# data settings that may be changed when resuming; each change is logged and kept in the checkpoint
+# (progress["data_changes"]) so that a model's card can say at which iteration its data changed
+DATA_CHANGEABLE = {"crop_padding"}
 # settings that may differ between a checkpoint and the command line when resuming
 RUN_CONTROL = {
     "max_iters",
@@ -168,13 +179,28 @@ def model_config(cfg: TrainConfig) -> SliceGANConfig:
 
 
 class CropSampler:
-    def __init__(self, labels: np.ndarray, n_phases: int, size: int, rng: np.random.Generator):
-        if min(labels.shape) < size:  # labels: (H, W) in 0..n_phases-1 (training_data.py)
-            raise ValueError(f"training image {labels.shape} is smaller than the {size}-px crops")
-        self.onehot = np.stack([labels == p for p in range(n_phases)]).astype(
-            np.float32
-        )  # (P, H, W)
-        self.fractions = self.onehot.mean(axis=(1, 2))  # (P,)
+    """Random ``size``-px crops of a one-hot label image, drawn at uniform positions of the image
+    padded by ``padding`` px with its mirror image (``padding = size // 2`` shows every pixel
+    equally often; see training_data.crop_coverage)."""
+
+    def __init__(
+        self,
+        labels: np.ndarray,
+        n_phases: int,
+        size: int,
+        rng: np.random.Generator,
+        padding: int = 0,
+    ):
+        if min(labels.shape) + 2 * padding < size:  # labels: (H, W) in 0..n_phases-1
+            raise ValueError(
+                f"training image {labels.shape} padded by {padding} is smaller than the {size}-px crops"
+            )
+        onehot = np.stack([labels == p for p in range(n_phases)]).astype(np.float32)  # (P, H, W)
+        self.fractions = onehot.mean(axis=(1, 2))  # (P,) the image's own
+        self.seen = seen_fractions(labels, n_phases, size, padding)  # (P,) what the critic sees
+        pad = ((0, 0), (padding, padding), (padding, padding))
+        self.onehot = np.pad(onehot, pad, mode="symmetric")  # (P, H + 2p, W + 2p)
+        self.shape = labels.shape
         self.size, self.rng = size, rng
 
     def sample(self, n: int) -> torch.Tensor:
@@ -288,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     found = latest_checkpoint(out) if cfg.resume else None
+    changed = {}  # data settings changed on resume: {name: (checkpoint's, now)}
     if not cfg.resume and list_checkpoints(
         out
     ):  # set old checkpoints aside so they are never resumed
@@ -299,17 +326,25 @@ def main(argv: list[str] | None = None) -> None:
     if found is not None:  # the checkpoint's settings win; only run control may be changed
         _, _, meta = found
         saved = dataclasses.asdict(TrainConfig())  # settings added since the checkpoint: defaults
+        saved |= LEGACY_DEFAULTS
         saved |= {
             k: tuple(v) if isinstance(v, list) else v for k, v in meta["train_config"].items()
         }
         clash = {
-            k: (saved[k], v) for k, v in given.items() if k not in RUN_CONTROL and saved.get(k) != v
+            k: (saved[k], v)
+            for k, v in given.items()
+            if k not in RUN_CONTROL | DATA_CHANGEABLE and saved.get(k) != v
         }
         if clash:
             sys.exit(
                 f"cannot change {clash} (checkpoint, command line) when resuming; use --no-resume"
             )
-        cfg = TrainConfig(**(saved | {k: v for k, v in given.items() if k in RUN_CONTROL}))
+        changed = {
+            k: (saved[k], v) for k, v in given.items() if k in DATA_CHANGEABLE and saved[k] != v
+        }
+        cfg = TrainConfig(
+            **(saved | {k: v for k, v in given.items() if k in RUN_CONTROL | DATA_CHANGEABLE})
+        )
 
     torch.set_num_threads(cfg.threads)
     with contextlib.suppress(RuntimeError):  # already set in this process
@@ -325,7 +360,10 @@ def main(argv: list[str] | None = None) -> None:
         slice_index=cfg.slice_index,
         anisotropic=cfg.anisotropic,
     )  # [one (H, W) image] or [one per axis]
-    samplers = [CropSampler(image, mcfg.n_phases, mcfg.slice_size, rng) for image in images]
+    samplers = [
+        CropSampler(image, mcfg.n_phases, mcfg.slice_size, rng, padding=cfg.crop_padding)
+        for image in images
+    ]
     fractions = np.mean([s.fractions for s in samplers], axis=0)  # (P,)
 
     G = Generator(mcfg)
@@ -337,7 +375,13 @@ def main(argv: list[str] | None = None) -> None:
     # per axis: the real images, the critic and its optimiser (shared, or that axis's own)
     n = len(critics)
     per_axis = [(samplers[a % n], critics[a % n], critic_opts[a % n]) for a in range(3)]
-    progress = {"iteration": 0, "critic_iterations": 0, "elapsed_s": 0.0, "last_eval": None}
+    progress = {
+        "iteration": 0,
+        "critic_iterations": 0,
+        "elapsed_s": 0.0,
+        "last_eval": None,
+        "data_changes": [],
+    }
 
     log = setup_logging(out / "train.log", "slicegan-nmc")
 
@@ -350,7 +394,7 @@ def main(argv: list[str] | None = None) -> None:
             unpack_optimizer(f"opt{name}", optD, tensors, meta[f"opt{name}_param_groups"])
         torch.set_rng_state(tensors["rng.torch"])
         rng.bit_generator.state = meta["numpy_rng"]
-        progress = {k: meta[k] for k in progress}
+        progress = {k: meta.get(k, v) for k, v in progress.items()}
         average = prefixed(tensors, "E")
         G_ema = copy.deepcopy(G)  # a checkpoint from before averaging starts the average here
         if average:
@@ -359,6 +403,11 @@ def main(argv: list[str] | None = None) -> None:
             f"resumed from {path.name} at iteration {progress['iteration']}"
             + ("" if average else "; generator average starts from its weights")
         )
+        if changed:
+            progress["data_changes"].append(
+                {"iteration": progress["iteration"]} | {k: list(v) for k, v in changed.items()}
+            )
+            log(f"data settings changed at iteration {progress['iteration']}: {changed} (was, now)")
     else:
         G_ema = copy.deepcopy(G)
         log(
@@ -369,8 +418,9 @@ def main(argv: list[str] | None = None) -> None:
     for axis, sampler in enumerate(samplers):
         what = f"slice normal to axis {axis}" if cfg.anisotropic else "training-image"
         log(
-            f"{what} fractions pore/NMC/CBD = {fmt(sampler.fractions)}, "
-            f"{sampler.onehot.shape[1]}x{sampler.onehot.shape[2]} px, threads {cfg.threads}"
+            f"{what} fractions pore/NMC/CBD = {fmt(sampler.fractions)}, seen by the critic "
+            f"{fmt(sampler.seen)} (crop padding {cfg.crop_padding}), "
+            f"{sampler.shape[0]}x{sampler.shape[1]} px, threads {cfg.threads}"
         )
 
     stop = {"signal": None}

@@ -103,3 +103,46 @@ def training_images(
             where = f"slice normal to axis {axis}" if anisotropic else "training image"
             raise ValueError(f"{path}: the {where} has no pixels of phase(s) {missing}")
     return images
+
+
+def crop_coverage(length: int, size: int, padding: int) -> np.ndarray:
+    """How often each of ``length`` pixels along one axis lies in a ``size``-px crop whose start
+    is drawn uniformly from every position of the image padded by ``padding`` px on both sides
+    with its mirror image (``np.pad(mode="symmetric")``); a mirrored pixel counts for the pixel
+    it copies. The 2D coverage is the outer product of the two axes' coverages.
+
+    Without padding the pixels near the edges are seen least (the first pixel by one start
+    position, the central ones by ``size``); with ``padding = size // 2`` the coverage is flat.
+
+    >>> crop_coverage(8, 4, 0).tolist()
+    [1.0, 2.0, 3.0, 4.0, 4.0, 3.0, 2.0, 1.0]
+    >>> crop_coverage(8, 4, 2).tolist()
+    [5.0, 5.0, 4.0, 4.0, 4.0, 4.0, 5.0, 5.0]
+    """
+    if not 0 <= padding < length:
+        raise ValueError(
+            f"crop padding must be in [0, {length}) for a {length}-px axis, got {padding}"
+        )
+    if length + 2 * padding < size:
+        raise ValueError(
+            f"a {length}-px axis padded by {padding} is smaller than the {size}-px crops"
+        )
+    padded = length + 2 * padding
+    starts = padded - size + 1
+    seen = np.convolve(np.ones(starts), np.ones(size))  # (padded,) crops covering each padded pixel
+    source = np.arange(padded) - padding  # the image pixel each padded pixel copies
+    source = np.where(source < 0, -source - 1, source)
+    source = np.where(source >= length, 2 * length - source - 1, source)
+    coverage = np.zeros(length)
+    np.add.at(coverage, source, seen)
+    return coverage
+
+
+def seen_fractions(labels: np.ndarray, n_phases: int, size: int, padding: int) -> np.ndarray:
+    """Each phase's fraction of the pixels the critic sees: ``labels`` (H, W) weighted by the
+    crop coverage (`crop_coverage`). Equal to the image's fractions when the coverage is flat."""
+    weights = np.outer(
+        crop_coverage(labels.shape[0], size, padding), crop_coverage(labels.shape[1], size, padding)
+    )
+    weights /= weights.sum()
+    return np.array([weights[labels == p].sum() for p in range(n_phases)])
