@@ -45,7 +45,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # models/: the shared _training
 from _training import export_record
-from model import Generator, SliceGANConfig
+from model import STANDING_BATCHES, STANDING_SEED, Generator, SliceGANConfig, standing_statistics
 from runtime_graph import IR_VERSION, OPSET, Layer, build_runtime_model, fold_batchnorm
 from train import latest_checkpoint, read_checkpoint
 
@@ -58,9 +58,15 @@ PROBABILITY_ATOL = 1e-4
 VERIFY_GRIDS = [(4, 4, 4), (4, 6, 8), (3, 5, 4)]
 
 
-def load_generator(checkpoint: Path | None, raw: bool = False) -> tuple[Generator, dict, Path]:
+def load_generator(
+    checkpoint: Path | None, raw: bool = False, stored_statistics: bool = False
+) -> tuple[Generator, dict, Path]:
     """The generator of a checkpoint (the latest by default), in eval mode: its moving average
-    ("E." tensors) where the checkpoint has one and ``raw`` is false, else the trained weights."""
+    ("E." tensors) where the checkpoint has one and ``raw`` is false, else the trained weights.
+
+    Its BatchNorm statistics are recomputed for those weights (`model.standing_statistics`)
+    unless ``stored_statistics``: the checkpoint's running statistics of an averaged generator
+    were gathered under other weights."""
     if checkpoint is None:
         found = latest_checkpoint(HERE / "checkpoints")
         if found is None:
@@ -75,7 +81,14 @@ def load_generator(checkpoint: Path | None, raw: bool = False) -> tuple[Generato
     weights = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
     generator.load_state_dict(weights)
     meta = meta | {"exported_weights": "moving average" if prefix == "E." else "trained"}
-    return generator.eval(), meta, path
+    if stored_statistics:
+        meta["batchnorm_statistics"] = "stored in the checkpoint"
+        return generator.eval(), meta, path
+    meta["batchnorm_statistics"] = (
+        f"standing: averaged over {STANDING_BATCHES} training-size batches of 2 latents "
+        f"(torch seed {STANDING_SEED})"
+    )
+    return standing_statistics(generator), meta, path
 
 
 def random_generator(seed: int = 0) -> Generator:
@@ -158,13 +171,20 @@ def main() -> None:
     parser.add_argument(
         "--raw", action="store_true", help="the trained weights, not their moving average"
     )
+    parser.add_argument(
+        "--stored-statistics",
+        action="store_true",
+        help="keep the checkpoint's BatchNorm running statistics (default: recompute them)",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "slicegan-nmc.onnx")
     args = parser.parse_args()
 
     if args.random_init:
         generator, meta, source = random_generator(), {}, Path("random-init")
     else:
-        generator, meta, source = load_generator(args.checkpoint, raw=args.raw)
+        generator, meta, source = load_generator(
+            args.checkpoint, raw=args.raw, stored_statistics=args.stored_statistics
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     export(generator, args.out)
     size = args.out.stat().st_size

@@ -64,7 +64,15 @@ from _training import (
     setup_logging,
     unpack_optimizer,
 )
-from model import Critic, Generator, SliceGANConfig, count_parameters, generate_labels, slices_along
+from model import (
+    Critic,
+    Generator,
+    SliceGANConfig,
+    count_parameters,
+    generate_labels,
+    slices_along,
+    standing_statistics,
+)
 from training_data import CENTRAL, seen_fractions, training_images
 
 HERE = Path(__file__).resolve().parent
@@ -494,9 +502,9 @@ def main(argv: list[str] | None = None) -> None:
             )
             sums = dict.fromkeys(sums, 0.0)
         if it % cfg.eval_every == 0:
-            labels = generate_labels(
-                G_ema, cfg.eval_latent, seed=cfg.seed
-            ).numpy()  # (X, Y, Z) uint8
+            # as export.py exports it: the average with BatchNorm statistics for its own weights
+            evaluated = standing_statistics(copy.deepcopy(G_ema))
+            labels = generate_labels(evaluated, cfg.eval_latent, seed=cfg.seed).numpy()  # (X, Y, Z)
             vf = np.bincount(labels.ravel(), minlength=mcfg.n_phases) / labels.size
             err = np.abs(vf - fractions)
             progress["last_eval"] = {
