@@ -1,0 +1,69 @@
+"""models/slicegan-nmc-xct/register.py: the ground-truth models' cards are the flagship's with
+the XCT training data, and their metrics carry the per-axis comparison with the real volume."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+FILE = Path(__file__).resolve().parents[1] / "models" / "slicegan-nmc-xct" / "register.py"
+
+
+@pytest.fixture(scope="module")
+def reg():
+    spec = importlib.util.spec_from_file_location("slicegan_xct_register", FILE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "variant, name", [("iso", "slicegan-nmc-xct"), ("aniso", "slicegan-nmc-xct-aniso")]
+)
+def test_card_is_the_flagships_with_the_xct_data(reg, variant, name):
+    import yaml
+
+    flagship = yaml.safe_load(reg.FLAGSHIP_CARD.read_text(encoding="utf-8"))
+    found, card = reg.card_for(variant)
+    assert found == name
+    assert card["inputs"] == flagship["inputs"] and card["outputs"] == flagship["outputs"]
+    assert card["channels"][0]["modality"] == "XCT"
+    assert card["channels"][0]["flag_meanings"] == "pore NMC CBD"
+    assert card["training_data"][0]["sha256"].startswith("4760a4049ca4")  # the README's digest
+    assert "variants" not in card
+    assert ("one 2D critic per axis" in card["description"]) == (variant == "aniso")
+
+
+def measured(tau, tau_real=(2.245, 2.407, 2.853)) -> dict:
+    phase = {
+        "fraction_abs": 0.004, "fraction_real": 0.3436, "surface_rel_per_axis": [0.1, 0.2, 0.05],
+        "s2_rms_per_axis": [0.01, 0.02, 0.03],
+    }  # fmt: skip
+    order = sorted(range(3), key=lambda a: tau[a])
+    return {
+        "seeds": [0, 1], "crop": [128, 128, 128],
+        "targets": {"fraction_abs": 0.01, "surface_rel": 0.1, "s2_rms": 0.02, "tau_rel": 0.05},
+        "phases": {"pore": phase},
+        "tau_pore": {
+            "per_axis": list(tau), "std_per_axis": [0.1] * 3, "real_per_axis": list(tau_real),
+            "rel_error_per_axis": [abs(g / r - 1) for g, r in zip(tau, tau_real, strict=True)],
+            "axis_order": order, "axis_order_real": [0, 1, 2],
+        },
+    }  # fmt: skip
+
+
+def test_metrics_give_worst_axes_and_tau_per_axis(reg):
+    values = {m["name"]: m["value"] for m in reg.metrics(measured([2.2, 2.5, 3.0]))}
+    assert values["surface-rel-error-pore"] == 0.2  # the worst of the three axes
+    assert values["s2-rms-pore"] == 0.03
+    assert values["tau-pore-rel-error-axis-1"] == pytest.approx(abs(2.5 / 2.407 - 1), abs=1e-4)
+    assert values["tau-pore-axis-order"] == 1.0
+
+
+def test_axes_out_of_the_real_order_score_zero(reg):
+    values = {m["name"]: m["value"] for m in reg.metrics(measured([2.4, 3.2, 2.7]))}
+    assert values["tau-pore-axis-order"] == 0.0
