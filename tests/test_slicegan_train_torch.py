@@ -153,3 +153,27 @@ def test_checkpoints_from_before_crop_padding_resume_with_none(train, volume_fil
     run(train, volume_file, tmp_path, "--max-iters", "2")
     _, meta = final(train, tmp_path)
     assert meta["train_config"]["crop_padding"] == 0 and meta["data_changes"] == []
+
+
+def test_transposed_crops_make_the_image_axes_interchangeable(train):
+    """Stripes along the columns: without transposition every crop varies along its columns
+    only; with it about half of them vary along their rows."""
+    stripes = np.tile(np.arange(100) // 5 % 3, (70, 1))  # (70, 100): phase changes along axis 1
+
+    def varying_along_rows(transpose: bool) -> float:
+        sampler = train.CropSampler(
+            stripes, 3, 64, np.random.default_rng(1), padding=32, transpose=transpose
+        )
+        crops = sampler.sample(4000).numpy()  # (n, P, 64, 64)
+        return float(np.mean(np.any(crops[:, :, 1:, :] != crops[:, :, :-1, :], axis=(1, 2, 3))))
+
+    assert varying_along_rows(False) == 0.0
+    assert abs(varying_along_rows(True) - 0.5) < 0.04
+
+
+def test_the_anisotropic_form_never_transposes(train, volume_file, tmp_path):
+    run(train, volume_file, tmp_path, "--anisotropic", "--max-iters", "1")
+    log = (tmp_path / "train.log").read_text()
+    assert log.count("transposed crops off") == 3 and "transposed crops on" not in log
+    run(train, volume_file, tmp_path / "iso", "--max-iters", "1")
+    assert "transposed crops on" in (tmp_path / "iso" / "train.log").read_text()

@@ -30,8 +30,9 @@ states, the iteration count and, as JSON in the safetensors header, the model an
 They are written atomically every `ckpt_minutes` and on exit; `latest.json` beside them is a readable
 summary. Resuming (the default) restores everything, so a stopped run continues exactly where it was.
 Settings that shape the model or the optimisation cannot be changed on resume; run-control settings
-(max_iters, threads, ckpt_minutes, log_every, eval_every, keep_*) can, and so can `crop_padding`
-(each change is logged and kept in the checkpoints as `data_changes`).
+(max_iters, threads, ckpt_minutes, log_every, eval_every, keep_*) can, and so can the data settings
+`crop_padding` and `transpose_crops` (each change is logged and kept in the checkpoints as
+`data_changes`).
 """
 
 from __future__ import annotations
@@ -100,6 +101,12 @@ class TrainConfig:
     # fraction of 0.520 instead of the image's 0.583; half the crop size makes the coverage flat
     # (training_data.crop_coverage). Checkpoints from before this setting used 0.
     crop_padding: int = 32
+    # isotropic form only (ignored in the anisotropic one): transpose each real crop with
+    # probability 1/2. The critic judges slices along all three axes against one image, so the
+    # image's two axes must be interchangeable; the SEM image's are not (its interface densities
+    # differ by 13-18 % between them), and without this the volume's axes take sides: the one
+    # seen twice as crop rows matches the image's rows, the one seen twice as columns its columns
+    transpose_crops: bool = True
     # model (see model.SliceGANConfig); widths end with the phase count / with 1
     nz: int = 16
     gen_widths: tuple[int, ...] = (256, 128, 64, 32, 3)
@@ -131,10 +138,10 @@ class TrainConfig:
 
 
 # settings that checkpoints written before they existed had at another value than today's default
-LEGACY_DEFAULTS = {"crop_padding": 0}
+LEGACY_DEFAULTS = {"crop_padding": 0, "transpose_crops": False}
 # data settings that may be changed when resuming; each change is logged and kept in the checkpoint
 # (progress["data_changes"]) so that a model's card can say at which iteration its data changed
-DATA_CHANGEABLE = {"crop_padding"}
+DATA_CHANGEABLE = {"crop_padding", "transpose_crops"}
 # settings that may differ between a checkpoint and the command line when resuming
 RUN_CONTROL = {
     "max_iters",
@@ -189,7 +196,8 @@ def model_config(cfg: TrainConfig) -> SliceGANConfig:
 class CropSampler:
     """Random ``size``-px crops of a one-hot label image, drawn at uniform positions of the image
     padded by ``padding`` px with its mirror image (``padding = size // 2`` shows every pixel
-    equally often; see training_data.crop_coverage)."""
+    equally often; see training_data.crop_coverage); with ``transpose`` each crop is transposed
+    with probability 1/2."""
 
     def __init__(
         self,
@@ -198,6 +206,7 @@ class CropSampler:
         size: int,
         rng: np.random.Generator,
         padding: int = 0,
+        transpose: bool = False,
     ):
         if min(labels.shape) + 2 * padding < size:  # labels: (H, W) in 0..n_phases-1
             raise ValueError(
@@ -209,17 +218,22 @@ class CropSampler:
         pad = ((0, 0), (padding, padding), (padding, padding))
         self.onehot = np.pad(onehot, pad, mode="symmetric")  # (P, H + 2p, W + 2p)
         self.shape = labels.shape
-        self.size, self.rng = size, rng
+        self.size, self.rng, self.transpose = size, rng, transpose
 
     def sample(self, n: int) -> torch.Tensor:
         _, h, w = self.onehot.shape
         ys = self.rng.integers(0, h - self.size + 1, n)
         xs = self.rng.integers(0, w - self.size + 1, n)
-        crops = [
-            self.onehot[:, y : y + self.size, x : x + self.size]
-            for y, x in zip(ys, xs, strict=True)
-        ]
-        return torch.from_numpy(np.stack(crops))  # (n, P, 64, 64)
+        crops = np.stack(
+            [
+                self.onehot[:, y : y + self.size, x : x + self.size]
+                for y, x in zip(ys, xs, strict=True)
+            ]
+        )  # (n, P, 64, 64)
+        if self.transpose:
+            flip = self.rng.random(n) < 0.5
+            crops[flip] = crops[flip].transpose(0, 1, 3, 2)
+        return torch.from_numpy(crops)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -369,7 +383,14 @@ def main(argv: list[str] | None = None) -> None:
         anisotropic=cfg.anisotropic,
     )  # [one (H, W) image] or [one per axis]
     samplers = [
-        CropSampler(image, mcfg.n_phases, mcfg.slice_size, rng, padding=cfg.crop_padding)
+        CropSampler(
+            image,
+            mcfg.n_phases,
+            mcfg.slice_size,
+            rng,
+            padding=cfg.crop_padding,
+            transpose=cfg.transpose_crops and not cfg.anisotropic,
+        )
         for image in images
     ]
     fractions = np.mean([s.fractions for s in samplers], axis=0)  # (P,)
@@ -427,7 +448,8 @@ def main(argv: list[str] | None = None) -> None:
         what = f"slice normal to axis {axis}" if cfg.anisotropic else "training-image"
         log(
             f"{what} fractions pore/NMC/CBD = {fmt(sampler.fractions)}, seen by the critic "
-            f"{fmt(sampler.seen)} (crop padding {cfg.crop_padding}), "
+            f"{fmt(sampler.seen)} (crop padding {cfg.crop_padding}, transposed crops "
+            f"{'on' if sampler.transpose else 'off'}), "
             f"{sampler.shape[0]}x{sampler.shape[1]} px, threads {cfg.threads}"
         )
 
