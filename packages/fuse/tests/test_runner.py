@@ -4,6 +4,7 @@ results are keyed by their inputs and parameters and never computed twice."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 
 import numpy as np
@@ -81,6 +82,21 @@ def test_every_channel_traces_back_to_its_files_and_models(first_run):
         == hashlib.sha256(recipe.read_bytes()).hexdigest()
     )
     assert list(fused["parameters"]["steps"]) == ["sem", "sem-phase", "particle", "xct", "fused"]
+
+
+def test_the_fuse_activity_ends_when_the_output_is_written(first_run):
+    """The output's arrays are copied from the work folder inside the final write: the
+    ``fuse`` activity ends after its last chunk was stored, not when its graph was made."""
+    tmp, _, _ = first_run
+    out = tmp / "out.zarr"
+    fusion = xr.open_datatree(out, engine="zarr").attrs["fusion"]
+    activities = fusion["provenance"]["activities"]
+    ended = dt.datetime.fromisoformat(activities["fuse"]["ended"])
+    chunks = [p for p in out.rglob("*") if p.is_file() and "c" in p.relative_to(out).parts]
+    last_chunk = dt.datetime.fromtimestamp(max(p.stat().st_mtime for p in chunks), dt.UTC)
+    assert ended >= last_chunk.replace(microsecond=last_chunk.microsecond // 1000 * 1000)
+    assert all(dt.datetime.fromisoformat(a["ended"]) <= ended for a in activities.values())
+    assert fusion["modified"] == activities["fuse"]["ended"]
 
 
 def _roots(graph: dict, activity: dict) -> list[dict]:

@@ -230,9 +230,14 @@ def test_large_dm_files_stay_lazy(monkeypatch, instruments, eels):
     from fusion.loaders import eels as module
 
     monkeypatch.setattr(module, "LAZY_BYTES", 0)
-    lazy = load("eels", instruments / "eels" / "EELS_SI.dm4")["eels"].to_dataset()
+    tree = load("eels", instruments / "eels" / "EELS_SI.dm4")
+    lazy = tree["eels"].to_dataset()
     assert lazy.spectrum.chunks is not None
     np.testing.assert_array_equal(lazy.spectrum.values, eels("EELS_SI.dm4")[0].spectrum.values)
+    assert tree.attrs["fusion_ends_when_written"] == ["load"]  # read when written: ends then
+    monkeypatch.undo()
+    eager = load("eels", instruments / "eels" / "EELS_SI.dm4")
+    assert "fusion_ends_when_written" not in eager.attrs
 
 
 @pytest.mark.parametrize(

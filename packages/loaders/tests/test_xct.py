@@ -3,8 +3,10 @@ plus small stacks and Data Exchange files the tests write themselves."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import time
 
 import dask.array as da
 import h5py
@@ -13,11 +15,12 @@ import pytest
 import tifffile
 import xarray as xr
 
+import fusion.loaders._provenance as provenance
 from fusion.cli import main as fusion_main
 from fusion.loaders import LoaderError, LoaderWarning, load
 from fusion.loaders._provenance import sha256_of
 from fusion.loaders.testing import LoaderConformance
-from fusion.schema import validate
+from fusion.schema import validate, write
 
 SLICES = "xct/cylindrical_cell_slices"
 TOOTH = "xct/tooth.h5"
@@ -134,6 +137,34 @@ def test_multipage_tiff_is_a_lazy_volume(tmp_path):
     grey = load("xct", tmp_path / "stack.tif", voxel_size_um=2.0)["volume"].to_dataset().grayscale
     assert isinstance(grey.data, da.Array) and grey.data.chunksize == (3, 6, 7)
     np.testing.assert_array_equal(grey.values, stack)
+
+
+def test_a_volume_read_when_written_has_its_load_end_then(tmp_path, monkeypatch):
+    """The frames of a large input are read inside ``write``: the load activity ends then. A
+    small input, read at once (and served from memory in dask blocks), keeps its times."""
+    monkeypatch.setattr(provenance, "BACKGROUND_BYTES", 1000)  # 2.4 kB counts as large
+    stack = np.arange(3 * 20 * 20, dtype=np.uint16).reshape(3, 20, 20)
+    tifffile.imwrite(tmp_path / "stack.tif", stack, photometric="minisblack")
+    lazy = load("xct", tmp_path / "stack.tif", voxel_size_um=2.0)
+    assert lazy.attrs["fusion_ends_when_written"] == ["load"]
+    loaded = lazy.attrs["fusion"]["provenance"]["activities"]["load"]
+    time.sleep(0.2)  # between building the tree and reading the frames
+    write(lazy, tmp_path / "lazy.zarr")
+    stored = xr.open_datatree(tmp_path / "lazy.zarr", engine="zarr").attrs
+    assert list(stored) == ["fusion"]
+    load_ = stored["fusion"]["provenance"]["activities"]["load"]
+    assert load_["started"] == loaded["started"]
+    late = dt.datetime.fromisoformat(load_["ended"]) - dt.datetime.fromisoformat(loaded["ended"])
+    assert late >= dt.timedelta(seconds=0.2)
+    assert stored["fusion"]["created"] == stored["fusion"]["modified"] == load_["ended"]
+
+    monkeypatch.undo()
+    small = load("xct", tmp_path / "stack.tif", voxel_size_um=2.0)
+    assert small["volume"].grayscale.chunks is not None  # dask blocks over the frames read
+    assert "fusion_ends_when_written" not in small.attrs
+    write(small, tmp_path / "small.zarr")
+    stored = xr.open_datatree(tmp_path / "small.zarr", engine="zarr").attrs
+    assert stored == {"fusion": small.attrs["fusion"]}
 
 
 def test_a_truncated_multipage_tiff_is_refused_at_load_time(tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import time
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import xarray as xr
 
 from fusion.cli import main
 from fusion.models import ShapeError, generate, latent_shape
-from fusion.models._generate import tile_for
+from fusion.models._generate import GeneratorTile, tile_for
 from fusion.registry import ModelCard
 from fusion.registry.testing import tiny_card, tiny_generator, write_registry
 from fusion.schema import validate
@@ -112,3 +114,43 @@ def test_a_voxel_size_given_by_the_caller_overrides_the_cards(registry, tmp_path
     assert main(argv) == 0
     assert validate(out).ok
     assert xr.open_datatree(out, engine="zarr")["generated"].x.values[1] == pytest.approx(0.25)
+
+
+# -- times: a lazy volume's activity ends when it is written ----------------------------------
+
+
+def _seconds(activity: dict) -> float:
+    started, ended = (dt.datetime.fromisoformat(activity[k]) for k in ("started", "ended"))
+    return (ended - started).total_seconds()
+
+
+def test_the_generate_command_records_the_time_the_tiles_ran(registry, tmp_path, monkeypatch):
+    """The tiles run inside ``write``: the activity ends after them, not when the graph was made."""
+    run_tile = GeneratorTile.__call__
+
+    def slow_tile(self, window):
+        time.sleep(0.3)
+        return run_tile(self, window)
+
+    monkeypatch.setattr(GeneratorTile, "__call__", slow_tile)
+    out = tmp_path / "gen.zarr"
+    argv = ["generate", "model:tiny", "--shape", "4", "4", "4", "--device", "cpu",
+            "--registry", str(registry), "-o", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    fusion = xr.open_datatree(out, engine="zarr").attrs["fusion"]
+    activity = fusion["provenance"]["activities"]["run-model"]
+    assert _seconds(activity) >= 0.3
+    assert fusion["created"] == fusion["modified"] == activity["ended"]  # made by this run
+    assert validate(out, level="data").ok
+
+
+def test_a_volume_made_in_one_pass_keeps_the_times_it_was_made_with(registry, tmp_path):
+    from fusion.schema import write
+
+    tree = generate("model:tiny", (3, 4, 5), seed=2, registry=registry, device="cpu", tile=None)
+    lazy = generate("model:tiny", (3, 4, 5), seed=2, registry=registry, device="cpu", tile=3)
+    assert "fusion_ends_when_written" not in tree.attrs  # computed already: ended is right
+    assert lazy.attrs["fusion_ends_when_written"] == ["run-model"]
+    write(tree, tmp_path / "eager.zarr")
+    stored = xr.open_datatree(tmp_path / "eager.zarr", engine="zarr").attrs
+    assert stored == {"fusion": tree.attrs["fusion"]}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+
 import numpy as np
 import pytest
+import xarray as xr
 
 from fusion.cli import main
 from fusion.models import SegmentInputError, segment
 from fusion.models._preprocess import exact_percentiles, normaliser
-from fusion.models._segment import blend_weights, segment_image, tile_origins
+from fusion.models._segment import SliceLabeller, blend_weights, segment_image, tile_origins
 from fusion.registry import check_registry, load_registry
 from fusion.registry.testing import (
     tiny_model_registry,
@@ -165,8 +169,6 @@ def test_segment_command_writes_and_reports_in_one_line(registry, sem_dataset, t
     printed = capsys.readouterr().out.strip().splitlines()
     assert len(printed) == 1 and "/image/phase from /image/intensity" in printed[0]
     assert validate(out, level="data").ok
-    import xarray as xr
-
     tree = xr.open_datatree(out, engine="zarr")
     fractions = tree["image"].to_dataset().fusion.phase_fractions()
     assert abs(sum(fractions.values()) - 1) < 1e-9
@@ -215,3 +217,29 @@ def test_a_stack_is_labelled_slice_by_slice_with_progress_over_the_whole_stack(r
     assert values.shape == stack.shape
     done = [d for d, _ in calls]
     assert done == sorted(done) and calls[-1][0] == calls[-1][1] == len(calls)
+
+
+def test_the_segment_activity_ends_when_the_slices_are_labelled(registry, tmp_path, monkeypatch):
+    """Slices are labelled inside ``write``; the loaded input's times are kept as they were."""
+    from fusion.schema.testing import grey_image_tree
+
+    label = SliceLabeller.__call__
+
+    def slow_label(self, block):
+        time.sleep(0.3)
+        return label(self, block)
+
+    monkeypatch.setattr(SliceLabeller, "__call__", slow_label)
+    stack = np.random.default_rng(2).integers(0, 4000, (1, 40, 70), dtype=np.uint16)
+    source = grey_image_tree(stack, 0.01)
+    out = segment(source, "model:tinyseg", registry=registry, device="cpu", tile=32, overlap=16)
+    write(out, tmp_path / "seg.zarr")
+    stored = xr.open_datatree(tmp_path / "seg.zarr", engine="zarr").attrs["fusion"]
+    activities = stored["provenance"]["activities"]
+    seg = activities[out["image"]["phase"].attrs["provenance"]]
+    started, ended = (dt.datetime.fromisoformat(seg[k]) for k in ("started", "ended"))
+    assert ended - started >= dt.timedelta(seconds=0.3)
+    assert stored["modified"] == seg["ended"]
+    assert stored["created"] == source.attrs["fusion"]["created"]
+    for name, activity in source.attrs["fusion"]["provenance"]["activities"].items():
+        assert activities[name] == activity

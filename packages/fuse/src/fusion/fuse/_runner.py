@@ -8,7 +8,8 @@ versions of the fusion packages. A step's dataset is written atomically to
 their inputs lazily from those stores, so memory stays bounded by the steps' own tiles. The
 output step's dataset is then written to the output location (any fsspec URL) with the
 recipe's title and sample, the recipe file as a provenance entity and a ``fuse`` activity
-listing every step and its key.
+listing every step and its key; that activity ends when the output is written (its arrays are
+copied from the work folder then).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 import xarray as xr
 
-from fusion.schema import unique_id
+from fusion.schema import end_when_written, unique_id
 
 from ._inputs import ResolvedInput, resolve_input
 from ._recipe import GenerateStep, Recipe, RecipeError, SegmentStep, Step, load_recipe, upstream
@@ -189,7 +190,8 @@ def with_recipe(
     tree: xr.DataTree, recipe: Recipe, raw: bytes, path: Path, result: FuseResult
 ) -> xr.DataTree:
     """The output dataset: the recipe's title and sample, the recipe as an entity, and a
-    ``fuse`` activity listing every step with its key."""
+    ``fuse`` activity listing every step with its key, marked to end when the output is
+    written (its arrays are read from the work folder's stores then)."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     root = json.loads(json.dumps(tree.attrs["fusion"]))  # a deep, plain copy
     root["title"] = recipe.title
@@ -207,7 +209,8 @@ def with_recipe(
         "size": len(raw),
         "format": recipe.recipe,
     }
-    provenance["activities"][unique_id("fuse", provenance["activities"])] = {
+    fuse_id = unique_id("fuse", provenance["activities"])
+    provenance["activities"][fuse_id] = {
         "type": "fuse",
         "software": {"name": "fusion-fuse", "version": _version("fusion-fuse")},
         "started": min(a["started"] for a in provenance["activities"].values()),
@@ -225,7 +228,7 @@ def with_recipe(
     for node in out.subtree:  # written afresh from the work store: its encodings do not apply
         node.dataset = node.to_dataset(inherit=False).drop_encoding()
     out.attrs = {**tree.attrs, "fusion": root}
-    return out
+    return end_when_written(out, fuse_id)
 
 
 def _version(name: str) -> str:

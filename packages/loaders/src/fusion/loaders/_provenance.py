@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from fusion.schema import SCHEMA_ID
+from fusion.schema import SCHEMA_ID, end_when_written
 
 from ._build import tree
 
@@ -248,6 +248,7 @@ def make_tree(
     material: str = "unspecified",
     extra_groups: Mapping[str, xr.Dataset] | None = None,
     conversions: Mapping[str, dict[str, Any]] | None = None,
+    in_memory: bool = False,
 ) -> xr.DataTree:
     """Wrap loaded groups into a fused dataset with a file entity and a ``load`` activity.
 
@@ -255,7 +256,10 @@ def make_tree(
     activity's ``generated``, except the channels that a conversion made: ``conversions``
     maps an activity name to its record (``type``, ``parameters``, ``used``, ``generated``
     as channel paths, ...), to which the loader's software and the load's times are added;
-    its channels get that activity as ``provenance``.
+    its channels get that activity as ``provenance``. An activity with a dask channel (a large
+    volume read block by block when written) is marked to end when the tree is written
+    (`fusion.schema.end_when_written`), unless ``in_memory`` says the dask channels only serve
+    values read already.
     """
     groups = {group: dataset, **(extra_groups or {})}
     conversions = conversions or {}
@@ -299,7 +303,17 @@ def make_tree(
             "agents": {},
         },
     }
-    return tree({"fusion": root}, groups)
+    lazy = [] if in_memory else _lazy_activities(activities, groups)
+    return end_when_written(tree({"fusion": root}, groups), *lazy)
+
+
+def _lazy_activities(
+    activities: Mapping[str, dict[str, Any]], groups: Mapping[str, xr.Dataset]
+) -> list[str]:
+    """The activities that generated a channel whose values are read only when written."""
+    lazy = {f"/{name}/{key}" for name, ds in groups.items()
+            for key, var in ds.data_vars.variables.items() if var.chunks is not None}  # fmt: skip
+    return [name for name, activity in activities.items() if lazy & set(activity["generated"])]
 
 
 def original_metadata(metadata: Any) -> str:

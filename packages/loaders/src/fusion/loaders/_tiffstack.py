@@ -72,6 +72,7 @@ def read_tiff(path: Path, voxel: tuple[float, float, float] | None) -> Read:
         dataset=_volume(stack, zyx, metadata),
         entity=entity,
         reader=software("tifffile"),
+        in_memory=pixels is not None,
     )
 
 

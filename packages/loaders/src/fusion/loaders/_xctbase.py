@@ -41,6 +41,9 @@ class Read:
     dataset: xr.Dataset
     entity: dict[str, Any]
     reader: dict[str, str]
+    in_memory: bool = False
+    """The dask channels serve frames read already (a small stack), not frames read when
+    written."""
 
 
 @contextmanager

@@ -105,6 +105,7 @@ class XctLoader:
             reader=result.reader,
             record=record,
             material=material,
+            in_memory=result.in_memory,
         )
 
 

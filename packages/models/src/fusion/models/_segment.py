@@ -30,6 +30,7 @@ from fusion.schema import (
     FusionError,
     active_client,
     check_reachable,
+    end_when_written,
     scheduler_facts,
     unique_id,
 )
@@ -402,4 +403,4 @@ def _with_channel(tree, group, name, variable, *, used, model, parameters, times
         "generated": [channel_path(group, name)],
     }
     out.attrs = {**tree.attrs, "fusion": {**root, "provenance": provenance, "modified": times[1]}}
-    return out
+    return end_when_written(out, activity_id)  # the slices are labelled when written

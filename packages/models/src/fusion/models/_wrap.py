@@ -4,7 +4,9 @@ Each of the card's ``channels`` names an output tensor and a transform (``argmax
 channel axis for label maps, ``identity`` for one-channel values). The result is one scale group
 on (z, y, x) with coordinates in µm from the card's voxel size, a provenance entity for the model
 (``model:name@version`` with the sha256 of the ONNX file that ran) and one activity (generate,
-segment, ...) whose parameters hold the seed and where the model ran.
+segment, ...) whose parameters hold the seed and where the model ran. Lazy channels (tiled
+generation) are computed when the dataset is written, so their activity is marked to end then
+(`fusion.schema.end_when_written`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from fusion.schema import SCHEMA_ID
+from fusion.schema import SCHEMA_ID, end_when_written
 
 __all__ = [
     "ACTIVITY_FOR_TASK",
@@ -118,9 +120,12 @@ def wrap_outputs(
     root = _root(
         request, activity_type, group, list(variables), execution or {}, started or now, now
     )
-    return xr.DataTree.from_dict(
+    tree = xr.DataTree.from_dict(
         {"/": xr.Dataset(attrs={"fusion": root}), f"/{group}": xr.Dataset(variables, coords)}
     )
+    if any(variable.chunks is not None for variable in variables.values()):
+        end_when_written(tree, "run-model")  # the model runs when the tiles are written
+    return tree
 
 
 def _voxel(channel: Any, override: Sequence[float] | None, ref: str) -> tuple[float, float, float]:

@@ -4,6 +4,7 @@ Pydantic models of all metadata (`RootAttrs`, `ChannelAttrs`, `Provenance`, ...)
 validator (`validate`), the atomic writer (`write`), the verified copy (`push`), the
 reader's side of it (`open_group`: a folder, ``.zip`` or fsspec URL as a read-only zarr group,
 the one place paths become stores),
+the mark of activities that end when their lazy data is written (`end_when_written`),
 the example dataset (`make_example`), the JSON Schema export, the ``.fusion`` accessors on
 xarray objects (registered on import), and where dask work runs (`use_scheduler`: this
 process's threads or a dask.distributed cluster). Options the verbs of every package share
@@ -38,6 +39,7 @@ from ._source import open_group
 from ._validate import validate
 from ._versions import SUPPORTED_SCHEMAS
 from ._write import write
+from ._write_times import end_when_written
 from .v0_2 import (
     PROJECTION_LAYOUTS,
     SCHEMA_ID,
@@ -87,6 +89,7 @@ __all__ = [
     "__version__",
     "active_client",
     "check_reachable",
+    "end_when_written",
     "json_schemas",
     "make_example",
     "open_group",

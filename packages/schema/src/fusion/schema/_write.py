@@ -12,6 +12,11 @@ Two mechanisms, both always on:
 Every array gets its chunk manifest (``fusion_chunks.json``, see `fusion.schema._manifest`)
 before the marker is removed; the digests are taken from the bytes as they are stored, so
 nothing is read back.
+
+Lazy channels are computed while they are stored. The activities a producer marked with
+`fusion.schema.end_when_written` get, once every array is stored and before the manifests,
+the time that finished as their ``ended`` (and the root its ``modified``); see
+`fusion.schema._write_times`.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from ._manifest import ChunkDigest, digest, encode_manifest, manifest_key, manif
 from ._metadata_checks import INCOMPLETE_MARKER
 from ._objects import Objects, open_objects
 from ._validate import validate
+from ._write_times import ENDS_WHEN_WRITTEN, ends_when_written, with_written_times
 
 __all__ = ["CHUNK_BYTES", "write"]
 
@@ -81,9 +87,19 @@ def write(
     WriteError
         The destination exists (without ``overwrite``) or the write failed; the destination
         is as it was before the call.
+    SchemaError
+        The tree marks (`end_when_written`) an activity its provenance does not hold (nothing
+        is written).
+
+    Notes
+    -----
+    Activities marked with `end_when_written` end when their arrays have been computed and
+    stored: their ``ended``, the root's ``modified`` and, where it was their end, ``created``
+    are set to that time in the stored metadata (``tree`` itself is not changed).
     """
     if check:
         validate(tree, level="metadata").raise_for_errors()
+    ends_when_written(tree.attrs)  # a bad mark is refused before anything is written
     location = os.fspath(url)
     if "://" in location:
         _write_to_url(tree, location, overwrite, storage_options or {})
@@ -180,7 +196,7 @@ def _write_store(tree: xr.DataTree, store: zarr.abc.store.Store, objects: Object
     marked = _variable_length_strings(tree.copy(deep=False))
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     marked.attrs = {
-        **tree.attrs,
+        **{key: value for key, value in tree.attrs.items() if key != ENDS_WHEN_WRITTEN},
         INCOMPLETE_MARKER: f"write started {stamp} by fusion-schema {version('fusion-schema')}",
     }
     with warnings.catch_warnings():
@@ -189,10 +205,18 @@ def _write_store(tree: xr.DataTree, store: zarr.abc.store.Store, objects: Object
         marked.to_zarr(
             recording, mode="w", encoding=_encoding(marked), consolidated=False, zarr_format=3
         )
-        _write_manifests(objects, recording.log.digests, _array_prefixes(tree))
         group = zarr.open_group(store, mode="r+")
+        _end_pending_activities(group, ends_when_written(tree.attrs))
+        _write_manifests(objects, recording.log.digests, _array_prefixes(tree))
         del group.attrs[INCOMPLETE_MARKER]
         zarr.consolidate_metadata(store)
+
+
+def _end_pending_activities(group: zarr.Group, activity_ids: list[str]) -> None:
+    """End the marked activities now that their arrays are computed and stored."""
+    if activity_ids:
+        written = dt.datetime.now(dt.UTC)
+        group.attrs["fusion"] = with_written_times(group.attrs["fusion"], activity_ids, written)
 
 
 def _array_prefixes(tree: xr.DataTree) -> list[str]:
