@@ -2,7 +2,8 @@
 
 Usage (from the repository root; needs an exported SliceGAN ONNX file)::
 
-    uv run python benchmarks/bench_generate.py --onnx models/slicegan-nmc/slicegan-nmc.onnx
+    uv run python benchmarks/bench_generate.py      # the registered slicegan-nmc (registry.yaml's latest)
+    uv run python benchmarks/bench_generate.py --onnx models/slicegan-nmc/export/slicegan-nmc.onnx
 
 Registers the file in a temporary registry with a SliceGAN card (the outputs the file has,
 see ``bench_generate_speed.card``), then, each in a fresh subprocess (so peak memory is its
@@ -41,9 +42,16 @@ for line in open("/proc/self/status"):
 """
 
 
+def registered_onnx(name: str = "slicegan-nmc") -> Path:
+    """The local file of ``name``'s latest version in the repository's registry.yaml."""
+    registry = Path(__file__).resolve().parents[1] / "registry.yaml"
+    model = yaml.safe_load(registry.read_text(encoding="utf-8"))["models"][name]
+    return registry.parent / model["versions"][model["latest"]]["url"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--onnx", type=Path, default=Path("models/slicegan-nmc/slicegan-nmc.onnx"))
+    parser.add_argument("--onnx", type=Path, default=registered_onnx())
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
     args = parser.parse_args()
     npz = args.onnx.with_name("test-tensors.npz")

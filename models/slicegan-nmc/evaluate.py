@@ -2,7 +2,7 @@
 
 Usage (from the repository root, in the project environment; no torch needed)::
 
-    uv run python models/slicegan-nmc/evaluate.py --onnx models/slicegan-nmc/slicegan-nmc.onnx
+    uv run python models/slicegan-nmc/evaluate.py --onnx models/slicegan-nmc/0.1.0/slicegan-nmc.onnx
 
 For each seed a volume of ``--size``³ voxels is generated (tiled, exact; see fusion.models) and
 compared with the 2D training image, at the stride the model was trained on. For a statistically isotropic structure every axis of the
@@ -101,7 +101,9 @@ def compare(image: dict, volumes: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--onnx", type=Path, default=Path(__file__).with_name("slicegan-nmc.onnx"))
+    parser.add_argument(
+        "--onnx", type=Path, default=Path(__file__).parent / "export" / "slicegan-nmc.onnx"
+    )
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--image", type=Path, default=IMAGE)

@@ -3,10 +3,11 @@
 Usage (from the repository root, in the training environment)::
 
     .venv-train/bin/pip install onnx onnxruntime          # once, beside torch==2.13.0
-    .venv-train/bin/python models/slicegan-nmc/export.py   # latest checkpoint -> slicegan-nmc.onnx
+    .venv-train/bin/python models/slicegan-nmc/export.py   # latest checkpoint -> export/slicegan-nmc.onnx
     .venv-train/bin/python models/slicegan-nmc/export.py --random-init --out /tmp/sg.onnx
 
-Writes, next to this file (or beside ``--out``):
+Writes, in ``export/`` beside this file (git-ignored), or beside ``--out`` (a release:
+``<version>/slicegan-nmc.onnx``):
 
 - ``slicegan-nmc.onnx``: the generator as `runtime_graph` builds it (BatchNorm folded, each
   ConvTranspose3d as a sub-pixel Conv3d + depth-to-space, no ConvTranspose, no Softmax node).
@@ -176,7 +177,12 @@ def main() -> None:
         action="store_true",
         help="keep the checkpoint's BatchNorm running statistics (default: recompute them)",
     )
-    parser.add_argument("--out", type=Path, default=HERE / "slicegan-nmc.onnx")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=HERE / "export" / "slicegan-nmc.onnx",
+        help="default: export/slicegan-nmc.onnx (git-ignored); a release goes to <version>/",
+    )
     args = parser.parse_args()
 
     if args.random_init:

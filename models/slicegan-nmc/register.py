@@ -2,11 +2,15 @@
 
 Usage (project environment, after export.py and evaluate.py)::
 
-    uv run python models/slicegan-nmc/register.py --version 0.1.0
+    .venv-train/bin/python models/slicegan-nmc/export.py --out models/slicegan-nmc/0.2.0/slicegan-nmc.onnx
+    uv run python models/slicegan-nmc/evaluate.py --onnx models/slicegan-nmc/0.2.0/slicegan-nmc.onnx
+    uv run python models/slicegan-nmc/register.py --version 0.2.0
 
-Reads ``card.yaml`` (the hand-written card), ``metrics.json`` (evaluate.py: generated volumes
+Each version keeps its own folder (``0.1.0/``, ``0.2.0/``, ...), so every registered version
+stays resolvable. Reads ``card.yaml`` (the hand-written card), ``metrics.json`` (evaluate.py: generated volumes
 against the training image, per phase and axis), ``export.json`` (the checkpoint, its iteration
-and training time) and the exported ``slicegan-nmc.onnx`` and ``test-tensors.npz``.
+and training time) and the exported ``slicegan-nmc.onnx`` and ``test-tensors.npz`` from ``<version>/`` (or
+``--folder``).
 """
 
 from __future__ import annotations
@@ -62,8 +66,11 @@ def training_note(record: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", required=True)
-    parser.add_argument("--folder", type=Path, default=HERE, help="where the export lies")
+    parser.add_argument(
+        "--folder", type=Path, default=None, help="where the export lies (default: <version>/)"
+    )
     args = parser.parse_args()
+    args.folder = args.folder or HERE / args.version
     card = yaml.safe_load((HERE / "card.yaml").read_text(encoding="utf-8"))
     record = json.loads((args.folder / "export.json").read_text())
     measured = json.loads((args.folder / "metrics.json").read_text())
