@@ -57,3 +57,28 @@ def register(
     body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     REGISTRY.write_text(header + body, encoding="utf-8")
     return entry
+
+
+def data_history(record: dict[str, Any]) -> str:
+    """The data settings a run changed on resume (export.json's ``data_changes``), in words."""
+    changes = [
+        f"{name.replace('_', ' ')} {was} → {now} at {change['iteration']:,}"
+        for change in record.get("data_changes", [])
+        for name, (was, now) in ((k, v) for k, v in change.items() if k != "iteration")
+    ]
+    return f" Data settings changed on resume: {'; '.join(changes)}." if changes else ""
+
+
+def gan_training_note(record: dict[str, Any], script: str) -> str:
+    """How a SliceGAN export was trained, for its card: steps, optimiser, time, hardware, the
+    exported weights, their BatchNorm statistics and any data changes (from export.json)."""
+    config = record["train_config"]
+    hours = (record.get("elapsed_s") or 0) / 3600
+    return (
+        f" Trained {record['iteration']:,} generator steps ({config['critic_iters']} critic "
+        f"iterations each, Adam lr {config['lr']}, WGAN-GP λ {config['gp_lambda']}) in "
+        f"{hours:.1f} h on one CPU thread of a 2-core AMD EPYC, no GPU ({script}, seed "
+        f"{config['seed']}); exported weights: {record.get('weights', 'trained')}, BatchNorm "
+        f"statistics {record.get('batchnorm_statistics', 'stored in the checkpoint')}."
+        + data_history(record)
+    )

@@ -24,7 +24,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from _register import register  # noqa: E402
+from _register import gan_training_note, register  # noqa: E402
 
 TEST_SEED = 0  # export.py draws the test latent (1, 16, 4, 4, 4) with this seed
 
@@ -53,14 +53,9 @@ def metrics(measured: dict) -> list[dict]:
 
 
 def training_note(record: dict) -> str:
-    config = record["train_config"]
-    hours = record.get("elapsed_s", 0) / 3600
-    return (f" Trained {record['iteration']:,} generator steps ({config['critic_iters']} critic "
-            f"iterations each, Adam lr {config['lr']}, WGAN-GP λ {config['gp_lambda']}) in "
-            f"{hours:.1f} h on one CPU thread of a 2-core AMD EPYC, no GPU "
-            f"(models/slicegan-nmc/train.py, seed {config['seed']}); exported weights: "
-            f"{record.get('weights', 'trained')}. The statistics targets are not all met yet "
-            "(see metrics); training continues.")  # fmt: skip
+    return gan_training_note(record, "models/slicegan-nmc/train.py") + (
+        " The statistics targets are not all met yet (see metrics); training continues."
+    )
 
 
 def main() -> None:
