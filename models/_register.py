@@ -82,3 +82,29 @@ def gan_training_note(record: dict[str, Any], script: str) -> str:
         f"statistics {record.get('batchnorm_statistics', 'stored in the checkpoint')}."
         + data_history(record)
     )
+
+
+def gan_phase_metrics(
+    phases: dict[str, Any], targets: dict[str, float], where: str, reference: str, axes: str
+) -> list[dict[str, Any]]:
+    """Card metrics per phase of a generator's evaluation: the fraction error and the worst axis
+    of the surface error and of the S2 RMS, each with its target. ``reference`` names what the
+    volumes were compared with (``image's``, ``real``; its fraction is ``fraction_<word>`` in
+    ``phases``), ``axes`` labels the per-axis values (``z/y/x``, ``0 / 1 / 2``)."""
+    key = "fraction_" + reference.removesuffix("'s")
+    out = []
+    for phase, r in phases.items():
+        out += [
+            {"name": f"fraction-abs-error-{phase}", "value": round(r["fraction_abs"], 4),
+             "description": f"|volume fraction − {reference} {r[key]:.4f}| over {where}; "
+                            f"target ≤ {targets['fraction_abs']}"},
+            {"name": f"surface-rel-error-{phase}", "value": round(max(r["surface_rel_per_axis"]), 4),
+             "description": f"worst axis of the relative error of the interface density ({axes}: "
+                            + " / ".join(f"{v:.3f}" for v in r["surface_rel_per_axis"])
+                            + f") over {where}; target ≤ {targets['surface_rel']}"},
+            {"name": f"s2-rms-{phase}", "value": round(max(r["s2_rms_per_axis"]), 4),
+             "description": f"worst axis of the RMS difference of S2(r), r < 32 ({axes}: "
+                            + " / ".join(f"{v:.4f}" for v in r["s2_rms_per_axis"])
+                            + f") over {where}; target ≤ {targets['s2_rms']}"},
+        ]  # fmt: skip
+    return out

@@ -22,7 +22,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from _register import gan_training_note, register  # noqa: E402
+from _register import gan_phase_metrics, gan_training_note, register  # noqa: E402
 
 FLAGSHIP_CARD = HERE.parent / "slicegan-nmc" / "card.yaml"
 TEST_SEED = 0  # export.py draws the test latent (1, 16, 4, 4, 4) with this seed
@@ -44,21 +44,7 @@ def metrics(measured: dict) -> list[dict]:
     where = (f"{len(measured['seeds'])} generated volumes of {measured['crop'][0]}³ (seeds "
              f"{', '.join(map(str, measured['seeds']))}) against the real volume; groundtruth.py")  # fmt: skip
     targets = measured["targets"]
-    out = []
-    for phase, r in measured["phases"].items():
-        out += [
-            {"name": f"fraction-abs-error-{phase}", "value": round(r["fraction_abs"], 4),
-             "description": f"|volume fraction − real {r['fraction_real']:.4f}| over {where}; "
-                            f"target ≤ {targets['fraction_abs']}"},
-            {"name": f"surface-rel-error-{phase}", "value": round(max(r["surface_rel_per_axis"]), 4),
-             "description": f"worst axis of the relative error of the interface density ({AXES}: "
-                            + " / ".join(f"{v:.3f}" for v in r["surface_rel_per_axis"])
-                            + f") over {where}; target ≤ {targets['surface_rel']}"},
-            {"name": f"s2-rms-{phase}", "value": round(max(r["s2_rms_per_axis"]), 4),
-             "description": f"worst axis of the RMS difference of S2(r), r < 32 ({AXES}: "
-                            + " / ".join(f"{v:.4f}" for v in r["s2_rms_per_axis"])
-                            + f") over {where}; target ≤ {targets['s2_rms']}"},
-        ]  # fmt: skip
+    out = gan_phase_metrics(measured["phases"], targets, where, "real", AXES)
     tau = measured["tau_pore"]
     for axis, (value, spread, real, error) in enumerate(
         zip(

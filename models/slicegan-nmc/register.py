@@ -24,7 +24,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from _register import gan_training_note, register  # noqa: E402
+from _register import gan_phase_metrics, gan_training_note, register  # noqa: E402
 
 TEST_SEED = 0  # export.py draws the test latent (1, 16, 4, 4, 4) with this seed
 
@@ -33,23 +33,7 @@ def metrics(measured: dict) -> list[dict]:
     """Per phase: fraction error, worst per-axis surface error and S2 RMS, each with its target."""
     where = (f"{len(measured['seeds'])} generated volumes of {measured['size']}³ (seeds "
              f"{', '.join(map(str, measured['seeds']))}) against the training image; evaluate.py")  # fmt: skip
-    targets = measured["targets"]
-    out = []
-    for phase, r in measured["phases"].items():
-        out += [
-            {"name": f"fraction-abs-error-{phase}", "value": round(r["fraction_abs"], 4),
-             "description": f"|volume fraction − image's {r['fraction_image']:.4f}| over {where}; "
-                            f"target ≤ {targets['fraction_abs']}"},
-            {"name": f"surface-rel-error-{phase}", "value": round(max(r["surface_rel_per_axis"]), 4),
-             "description": "worst axis of the relative error of the interface density (z/y/x: "
-                            + " / ".join(f"{v:.3f}" for v in r["surface_rel_per_axis"])
-                            + f") over {where}; target ≤ {targets['surface_rel']}"},
-            {"name": f"s2-rms-{phase}", "value": round(max(r["s2_rms_per_axis"]), 4),
-             "description": "worst axis of the RMS difference of S2(r), r < 32 (z/y/x: "
-                            + " / ".join(f"{v:.4f}" for v in r["s2_rms_per_axis"])
-                            + f") over {where}; target ≤ {targets['s2_rms']}"},
-        ]  # fmt: skip
-    return out
+    return gan_phase_metrics(measured["phases"], measured["targets"], where, "image's", "z/y/x")
 
 
 def training_note(record: dict) -> str:
