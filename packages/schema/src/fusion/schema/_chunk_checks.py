@@ -20,8 +20,10 @@ from ._manifest import (
     ManifestError,
     array_of,
     decode_manifest,
+    describe_digest,
     digest,
     is_chunk_key,
+    list_keys,
     manifest_key,
 )
 from ._objects import Objects, open_objects
@@ -32,8 +34,6 @@ __all__ = ["ChunkAudit", "check_chunks", "read_manifests"]
 
 FETCH_BATCH = 64
 """Objects fetched at once for digests the value checks did not provide."""
-LISTED = 5
-"""Chunk keys named in one finding; the rest are counted."""
 
 
 class ChunkAudit:
@@ -166,38 +166,31 @@ def _compare(
         if got is None:
             missing.append(key)
         elif got != expected:
-            changed.append(f"{key} (expected {_short(expected)}, found {_short(got)})")
+            changed.append(
+                f"{key} (expected {describe_digest(expected)}, found {describe_digest(got)})"
+            )
     stray = sorted(key for key in present if key[len(prefix) + 1 :] not in manifest.chunks)
     if missing:
         report.add(
             "data.missing-chunk",
             "/" + prefix,
             f"{_count(missing)} listed in {where} but absent from the store (zarr would read the "
-            f"fill value): {_names(missing)}",
+            f"fill value): {list_keys(missing)}",
         )
     if changed:
         report.add(
             "data.corrupt-chunk",
             "/" + prefix,
-            f"{_count(changed)} whose bytes differ from {where}: {_names(changed)}",
+            f"{_count(changed)} whose bytes differ from {where}: {list_keys(changed)}",
         )
     if stray:
         report.add(
             "data.corrupt-chunk",
             "/" + prefix,
             f"{_count(stray)} stored but not listed in {where} (the written dataset had the "
-            f"fill value there): {_names(stray)}",
+            f"fill value there): {list_keys(stray)}",
         )
-
-
-def _short(value: ChunkDigest) -> str:
-    return f"sha256 {value.sha256[:16]}…, {value.size} bytes"
 
 
 def _count(keys: list[str]) -> str:
     return "1 chunk" if len(keys) == 1 else f"{len(keys)} chunks"
-
-
-def _names(keys: list[str]) -> str:
-    more = f" and {len(keys) - LISTED} more" if len(keys) > LISTED else ""
-    return ", ".join(keys[:LISTED]) + more

@@ -35,12 +35,17 @@ __all__ = [
     "ManifestError",
     "array_of",
     "decode_manifest",
+    "describe_digest",
     "digest",
     "encode_manifest",
     "is_chunk_key",
+    "list_keys",
     "manifest_key",
     "manifests_for",
 ]
+
+LISTED = 5
+"""Chunk keys named in one message; the rest are counted."""
 
 MANIFEST_NAME = "fusion_chunks.json"
 MANIFEST_FORMAT = "fusion-chunks/1"
@@ -89,6 +94,20 @@ def digest(data: bytes | memoryview) -> ChunkDigest:
     ('ba7816bf8f01cfea', 3)
     """
     return ChunkDigest.model_construct(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+
+def describe_digest(value: ChunkDigest | None) -> str:
+    """A digest as messages show it: ``sha256 ba7816bf8f01cfea…, 3 bytes``."""
+    if value is None:
+        return "no such chunk"
+    return f"sha256 {value.sha256[:16]}…, {value.size} bytes"
+
+
+def list_keys(keys: Iterable[str]) -> str:
+    """The first `LISTED` keys, comma-separated, then how many more there are."""
+    keys = list(keys)
+    more = f" and {len(keys) - LISTED} more" if len(keys) > LISTED else ""
+    return ", ".join(keys[:LISTED]) + more
 
 
 def manifest_key(array_prefix: str) -> str:

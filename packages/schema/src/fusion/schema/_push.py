@@ -21,7 +21,7 @@ from importlib.metadata import version
 from typing import Any, Literal
 
 from ._errors import ChunkMismatchError, UnreadableStoreError, WriteError
-from ._manifest import ChunkDigest, digest
+from ._manifest import ChunkDigest, digest, list_keys
 from ._metadata_checks import INCOMPLETE_MARKER
 from ._objects import Objects, is_url, is_zip, open_objects
 from ._push_source import (
@@ -33,7 +33,6 @@ from ._push_source import (
     attributes,
     difference,
     expected_objects,
-    names,
     read_source,
     verify_copy,
 )
@@ -167,7 +166,7 @@ def _transfer(
         ) from err
     if problems:
         raise ChunkMismatchError(
-            f"push to {target.location}: {names(problems)} read back different from "
+            f"push to {target.location}: {list_keys(problems)} read back different from "
             f"{dataset.location}; the destination stays marked incomplete: push again"
         )
     root_problem = _put(target, ROOT, dataset.root)

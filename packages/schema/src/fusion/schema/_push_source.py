@@ -6,7 +6,7 @@ folder/object-store and the zip destinations."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +18,11 @@ from ._manifest import (
     ManifestError,
     array_of,
     decode_manifest,
+    describe_digest,
     digest,
     encode_manifest,
     is_chunk_key,
+    list_keys,
     manifest_key,
     manifests_for,
 )
@@ -37,7 +39,6 @@ __all__ = [
     "attributes",
     "difference",
     "expected_objects",
-    "names",
     "read_source",
     "verify_copy",
 ]
@@ -45,7 +46,6 @@ __all__ = [
 ROOT = "zarr.json"
 WORKERS = 8
 """Objects in flight at once (each is read, written and read back by one worker)."""
-LISTED = 5
 
 Progress = Callable[[int, int], None]
 
@@ -105,7 +105,7 @@ class SourceDataset:
             if expected != found:
                 raise ChunkMismatchError(
                     f"{self.location} is damaged: {key} does not match {manifest_key(prefix)} "
-                    f"(expected {short(expected)}, found {short(found)}); fix the source "
+                    f"(expected {describe_digest(expected)}, found {describe_digest(found)}); fix the source "
                     "first (fusion validate --level data)"
                 )
         return data, found
@@ -185,7 +185,7 @@ def _check_against_manifests(
     ]
     if missing:
         raise ChunkMismatchError(
-            f"{location} is damaged: {names(sorted(missing))} listed in its chunk manifests "
+            f"{location} is damaged: {list_keys(sorted(missing))} listed in its chunk manifests "
             "but absent; nothing was pushed"
         )
 
@@ -228,7 +228,7 @@ def verify_copy(dataset: SourceDataset, target: Objects, progress: Progress) -> 
     if problems:
         raise ChunkMismatchError(
             f"{target.location} exists and differs from {dataset.location}: "
-            f"{names(problems)}; pass overwrite=True (--overwrite) to replace it"
+            f"{list_keys(problems)}; pass overwrite=True (--overwrite) to replace it"
         )
     return PushResult(
         target.location,
@@ -243,17 +243,5 @@ def difference(key: str, expected: ChunkDigest, data: bytes | None) -> str | Non
         return f"{key} (missing)"
     found = digest(data)
     if found != expected:
-        return f"{key} (expected {short(expected)}, found {short(found)})"
+        return f"{key} (expected {describe_digest(expected)}, found {describe_digest(found)})"
     return None
-
-
-def short(value: ChunkDigest | None) -> str:
-    if value is None:
-        return "no such chunk"
-    return f"sha256 {value.sha256[:16]}…, {value.size} bytes"
-
-
-def names(items: Iterable[str]) -> str:
-    items = list(items)
-    more = f" and {len(items) - LISTED} more" if len(items) > LISTED else ""
-    return ", ".join(items[:LISTED]) + more
