@@ -81,6 +81,20 @@ def gan_training_note(record: dict[str, Any], script: str) -> str:
         f"{config['seed']}); exported weights: {record.get('weights', 'trained')}, BatchNorm "
         f"statistics {record.get('batchnorm_statistics', 'stored in the checkpoint')}."
         + data_history(record)
+        + warm_start_history(record)
+    )
+
+
+def warm_start_history(record: dict[str, Any]) -> str:
+    """Where a run was warm-started from a release (export.json's ``warm_start``), in words."""
+    start = record.get("warm_start")
+    if not start:
+        return ""
+    return (
+        f" Checkpoints were lost at {start['iteration']:,}: training went on from that release's "
+        f"averaged generator ({Path(start['from']).parent.name}/{Path(start['from']).name}, sha256 "
+        f"{start['sha256'][:12]}) with a new critic trained alone for {start['critic_warmup']} "
+        "rounds and new optimiser states (train.py --init-from)."
     )
 
 

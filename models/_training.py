@@ -159,8 +159,13 @@ def export_record(
         "ir_version": ir_version,
         "max_abs_difference_torch_vs_onnxruntime": max_abs_difference,
         "train_config": meta.get("train_config"),
-        # where the trainer records them: how BatchNorm statistics were set, data changed on resume
-        **{k: meta[k] for k in ("batchnorm_statistics", "data_changes") if k in meta},
+        # where the trainer records them: how BatchNorm statistics were set, data changed on
+        # resume, the release a warm-started run began from
+        **{
+            k: meta[k]
+            for k in ("batchnorm_statistics", "data_changes", "warm_start")
+            if meta.get(k) is not None
+        },
         "files": {
             p.name: {"sha256": sha256(p), "size": p.stat().st_size}
             for p in (onnx_path, tensors_path)

@@ -177,3 +177,129 @@ def test_the_anisotropic_form_never_transposes(train, volume_file, tmp_path):
     assert log.count("transposed crops off") == 3 and "transposed crops on" not in log
     run(train, volume_file, tmp_path / "iso", "--max-iters", "1")
     assert "transposed crops on" in (tmp_path / "iso" / "train.log").read_text()
+
+
+# --------------------------------------------------------------------------------------------------
+# Warm start from a released export (warm_start.py): training goes on when checkpoints are gone
+
+
+@pytest.fixture
+def release(train, volume_file, tmp_path) -> Path:
+    """A tiny run of 2 iterations exported as a release would be: <folder>/slicegan-nmc.onnx,
+    test-tensors.npz and export.json (export.py's functions)."""
+    pytest.importorskip("onnxruntime")
+    import export
+
+    run(train, volume_file, tmp_path / "first", "--crop-padding", "0", "--max-iters", "2")
+    path, _, _ = train.latest_checkpoint(tmp_path / "first")
+    generator, meta, _ = export.load_generator(path)
+    folder = tmp_path / "release"
+    folder.mkdir()
+    onnx_path = folder / "slicegan-nmc.onnx"
+    export.export(generator, onnx_path)
+    np.savez_compressed(folder / "test-tensors.npz", latent=np.zeros(1))
+    export.export_record(
+        onnx_path, folder / "test-tensors.npz", path, meta, opset=17, ir_version=9,
+        max_abs_difference=0.0,
+    )  # fmt: skip
+    return onnx_path
+
+
+def test_a_warm_started_generator_exports_as_its_release(train, release):
+    """Read back from the ONNX graph, the generator's standing-statistics export reproduces the
+    release: the BatchNorm set from the folded weights is exact, not approximate."""
+    import copy
+
+    import export
+    import onnxruntime as ort
+    import warm_start
+
+    config = train.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
+    generator = warm_start.generator_from_export(release, config)
+    assert generator.training
+    rebuilt = release.with_name("rebuilt.onnx")
+    export.export(train.standing_statistics(copy.deepcopy(generator)), rebuilt)
+    sessions = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for p in (release, rebuilt)]  # fmt: skip
+    for grid in [(4, 4, 4), (3, 5, 4)]:
+        latent = export.draw_latent(16, grid, 2)
+        before, after = (s.run(["probabilities"], {"latent": latent})[0] for s in sessions)
+        np.testing.assert_allclose(after, before, atol=1e-5)
+        assert np.ptp(before) > 0.1  # a trained generator, not a constant one
+
+
+def test_a_warm_start_carries_on_the_release_settings_iteration_and_time(
+    train, volume_file, release, tmp_path
+):
+    import json
+
+    record = json.loads(release.with_name("export.json").read_text())
+    out = tmp_path / "warm"
+    warm = ["--init-from", str(release), "--critic-warmup", "3"]
+    run(train, volume_file, out, *warm, "--max-iters", "4")
+    _, meta = final(train, out)
+    assert record["iteration"] == 2 and meta["iteration"] == 4
+    # 3 critic-only rounds, then 2 generator steps, each after its round (critic_iters 1)
+    assert meta["critic_iterations"] == 3 + 2
+    assert meta["warmup_left"] == 0
+    assert meta["warm_start"]["iteration"] == 2 and meta["warm_start"]["critic_warmup"] == 3
+    assert meta["warm_start"]["sha256"] == record["files"]["slicegan-nmc.onnx"]["sha256"]
+    assert meta["elapsed_s"] >= record["elapsed_s"]
+    # the release's data setting (crop padding 0) came back, not today's default of 32
+    assert meta["train_config"]["crop_padding"] == 0 and meta["data_changes"] == []
+    log = (out / "train.log").read_text()
+    assert "warm start from" in log and "critic warm-up: 0 rounds left" in log
+
+
+def test_the_critic_warm_up_leaves_the_generator_alone_and_resumes(
+    train, volume_file, release, tmp_path, monkeypatch
+):
+    """Stopped (SIGTERM) during the warm-up, the run keeps the rounds still to go and its
+    generator has not moved; resumed, it finishes them before the first generator step."""
+    import os
+    import signal
+
+    import warm_start
+
+    config = train.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
+    generator = warm_start.generator_from_export(release, config)
+    start = dict(generator.named_parameters())  # the critic's forward passes move only buffers
+    calls = {"n": 0}
+    forward = train.Critic.forward
+
+    def stopping_forward(self, x):  # 9 critic calls a round: 3 axes × (real, fake, penalty)
+        calls["n"] += 1
+        if calls["n"] == 10:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler sets the stop flag
+        return forward(self, x)
+
+    monkeypatch.setattr(train.Critic, "forward", stopping_forward)
+    out = tmp_path / "warm"
+    warm = ["--init-from", str(release), "--critic-warmup", "5"]
+    run(train, volume_file, out, *warm, "--max-iters", "9")
+    tensors, meta = final(train, out)
+    assert (meta["iteration"], meta["critic_iterations"], meta["warmup_left"]) == (2, 2, 3)
+    for name, value in start.items():
+        assert torch.equal(train.prefixed(tensors, "G")[name], value.detach()), name
+    monkeypatch.setattr(train.Critic, "forward", forward)
+    run(train, volume_file, out, "--max-iters", "3")
+    tensors, meta = final(train, out)
+    assert (meta["iteration"], meta["critic_iterations"], meta["warmup_left"]) == (3, 2 + 3 + 1, 0)
+    moved = train.prefixed(tensors, "G")["convs.0.weight"]
+    assert not torch.equal(moved, start["convs.0.weight"].detach())
+
+
+def test_a_warm_start_refuses_a_release_without_its_record_or_of_another_shape(
+    train, volume_file, release, tmp_path
+):
+    release.with_name("export.json").rename(release.with_name("kept.json"))
+    with pytest.raises(FileNotFoundError, match=r"export\.json.*warm start needs"):
+        run(train, volume_file, tmp_path / "a", "--init-from", str(release))
+    release.with_name("kept.json").rename(release.with_name("export.json"))
+    with pytest.raises(SystemExit, match=r"cannot change .*'gen_widths'"):
+        train.main(["--image", str(volume_file), "--out-dir", str(tmp_path / "b"),
+                    "--init-from", str(release), "--gen-widths", "8", "4", "4", "4", "3"])  # fmt: skip
+    broken = release.with_name("broken.onnx")
+    broken.write_bytes(b"not onnx")
+    release.with_name("export.json").replace(broken.with_name("export.json"))
+    with pytest.raises(ValueError, match=r"broken\.onnx: not a readable ONNX model"):
+        run(train, volume_file, tmp_path / "c", "--init-from", str(broken))

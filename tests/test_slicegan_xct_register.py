@@ -67,3 +67,23 @@ def test_metrics_give_worst_axes_and_tau_per_axis(reg):
 def test_axes_out_of_the_real_order_score_zero(reg):
     values = {m["name"]: m["value"] for m in reg.metrics(measured([2.4, 3.2, 2.7]))}
     assert values["tau-pore-axis-order"] == 0.0
+
+
+def test_training_note_names_data_changes_and_a_warm_start():
+    sys.path.insert(0, str(FILE.parents[1]))
+    from _register import gan_training_note
+
+    record = {
+        "iteration": 6000, "elapsed_s": 7200 * 4, "weights": "moving average",
+        "train_config": {"critic_iters": 5, "lr": 1e-4, "gp_lambda": 10.0, "seed": 1337},
+        "data_changes": [{"iteration": 3155, "crop_padding": [0, 32]}],
+        "warm_start": {"iteration": 4518, "from": "models/slicegan-nmc/0.2.0/slicegan-nmc.onnx",
+                       "sha256": "abcdef0123456789", "critic_warmup": 200},
+    }  # fmt: skip
+    note = gan_training_note(record, "train.py")
+    assert "Trained 6,000 generator steps" in note and "8.0 h" in note
+    assert "crop padding 0 → 32 at 3,155" in note
+    assert "lost at 4,518" in note and "0.2.0/slicegan-nmc.onnx" in note
+    assert "abcdef012345" in note and "alone for 200 rounds" in note
+    del record["warm_start"]
+    assert "lost" not in gan_training_note(record, "train.py")

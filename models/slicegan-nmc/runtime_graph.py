@@ -50,7 +50,9 @@ __all__ = [
     "fold_batchnorm",
     "macs_per_voxel",
     "random_layers",
+    "runtime_layers",
     "subpixel_kernel",
+    "transposed_kernel",
 ]
 
 OPSET = 17
@@ -129,6 +131,54 @@ def subpixel_kernel(weight: np.ndarray, padding: int) -> tuple[np.ndarray, int]:
     )
     c_in, c_out, size = weight.shape[0], weight.shape[1], taps.shape[1]
     return kernel.reshape(c_out * 8, c_in, size, size, size).astype(np.float32), start
+
+
+def transposed_kernel(kernel: np.ndarray, padding: int) -> np.ndarray:
+    """The inverse of `subpixel_kernel`: the k=4, s=2 ConvTranspose3d weight
+    ``(C_in, C_out, 4, 4, 4)`` that a sub-pixel Conv weight ``(C_out·8, C_in, K, K, K)`` was
+    built from. Each kernel index is read through exactly one (phase, tap) pair per axis, so
+    this is a gather and exact.
+
+    >>> w = np.random.default_rng(0).standard_normal((2, 3, 4, 4, 4)).astype(np.float32)
+    >>> bool(np.array_equal(transposed_kernel(subpixel_kernel(w, 2)[0], 2), w))
+    True
+    """
+    taps, _ = _taps(padding)
+    if not np.array_equal(taps.sum(axis=(0, 1)), np.ones(KERNEL)):  # every index read once
+        raise ValueError(f"padding {padding}: the sub-pixel taps do not cover the kernel once")
+    c_in, size = kernel.shape[1], taps.shape[1]
+    c_out = kernel.shape[0] // 8
+    if kernel.shape != (c_out * 8, c_in, size, size, size):
+        raise ValueError(
+            f"sub-pixel kernel {kernel.shape} does not fit padding {padding} "
+            f"(expected (8·C_out, C_in, {size}, {size}, {size}))"
+        )
+    split = kernel.astype(np.float64).reshape(c_out, 2, 2, 2, c_in, size, size, size)
+    weight = np.einsum("Ozyxituv,zta,yub,xvc->iOabc", split, taps, taps, taps, optimize=True)
+    return weight.astype(np.float32)
+
+
+def runtime_layers(model: onnx.ModelProto, paddings: Sequence[int]) -> list[Layer]:
+    """The folded layers of a graph written by `build_runtime_model`, read back from its Conv
+    nodes in order (``paddings``: the generator's, one per layer; the last, odd one was built
+    as p − 1). The inverse of the weight part of `build_runtime_model`, for a warm start."""
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    convs = [node for node in model.graph.node if node.op_type == "Conv"]
+    if len(convs) != len(paddings):
+        raise ValueError(
+            f"the graph has {len(convs)} Conv nodes, the generator {len(paddings)} layers: "
+            "not a sub-pixel SliceGAN export of this shape"
+        )
+    layers = []
+    for n, (node, padding) in enumerate(zip(convs, paddings, strict=True)):
+        last = n == len(convs) - 1
+        built = padding - 1 if (last and padding % 2) else padding
+        if built // 2 - 1:  # p ≥ 4 slices the input first; no generator here uses it
+            raise ValueError(f"layer {n}: padding {padding} is not read back (only 2 and 3)")
+        weight = transposed_kernel(inits[node.input[1]], built)
+        bias = inits[node.input[2]][::8].copy() if len(node.input) > 2 else None
+        layers.append(Layer(weight, bias, int(padding), relu=not last))
+    return layers
 
 
 def macs_per_voxel(widths: Sequence[int], kernel: int = KERNEL, stride: int = STRIDE) -> float:

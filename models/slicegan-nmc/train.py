@@ -33,6 +33,13 @@ Settings that shape the model or the optimisation cannot be changed on resume; r
 (max_iters, threads, ckpt_minutes, log_every, eval_every, keep_*) can, and so can the data settings
 `crop_padding` and `transpose_crops` (each change is logged and kept in the checkpoints as
 `data_changes`).
+
+A new run may instead start from a released export (`--init-from <version>/slicegan-nmc.onnx`,
+with the export.json beside it; warm_start.py): for when the checkpoints are gone. Its settings,
+iteration count, time and data changes carry on; the trained and the averaged generator start
+from the release's (averaged) weights; the critic and the optimiser states are new, and the critic
+trains alone for `critic_warmup` rounds before the generator moves. Checkpoints record the warm
+start (`warm_start`), and so do export.json and the card.
 """
 
 from __future__ import annotations
@@ -135,6 +142,11 @@ class TrainConfig:
     log_every: int = 10  # iterations between loss lines
     eval_every: int = 100  # iterations between volume-fraction checks
     eval_latent: int = 6  # latent edge of the eval volume (6 -> 128^3)
+    # a new run may start from a released export (<version>/slicegan-nmc.onnx with its export.json)
+    # instead of random weights: its settings, iteration count and time carry on (warm_start.py)
+    init_from: str = ""
+    # a warm start's new critic first trains alone for this many rounds of critic_iters iterations
+    critic_warmup: int = 200
 
 
 # settings that checkpoints written before they existed had at another value than today's default
@@ -155,6 +167,8 @@ RUN_CONTROL = {
     "eval_every",
     "eval_latent",
     "image",
+    "init_from",
+    "critic_warmup",
 }
 
 
@@ -330,6 +344,37 @@ def random_slices(volumes: torch.Tensor, axis: int, n: int) -> torch.Tensor:
 # Main
 
 
+def continued_config(
+    saved_config: dict, given: dict, source: str
+) -> tuple[TrainConfig, dict[str, tuple]]:
+    """The settings of a run continued from ``source`` (a checkpoint or an export) whose
+    ``saved_config`` was recorded there: the saved settings win; the command line (``given``)
+    may change run control and the data settings, and refusing anything else. Returns the
+    config and the data settings changed, ``{name: (saved, now)}``."""
+    saved = dataclasses.asdict(TrainConfig())  # settings added since it was written: defaults
+    saved |= LEGACY_DEFAULTS
+    saved |= {k: tuple(v) if isinstance(v, list) else v for k, v in saved_config.items()}
+    clash = {
+        k: (saved[k], v)
+        for k, v in given.items()
+        if k not in RUN_CONTROL | DATA_CHANGEABLE and saved.get(k) != v
+    }
+    if clash:
+        sys.exit(f"cannot change {clash} ({source}, command line) when continuing from {source}")
+    changed = {k: (saved[k], v) for k, v in given.items() if k in DATA_CHANGEABLE and saved[k] != v}
+    merged = saved | {k: v for k, v in given.items() if k in RUN_CONTROL | DATA_CHANGEABLE}
+    return TrainConfig(**{k: merged[k] for k in TrainConfig.__dataclass_fields__}), changed
+
+
+def note_data_changes(progress: dict, changed: dict[str, tuple], log) -> None:
+    """Log data settings changed where a run continues and keep them in ``data_changes``."""
+    if changed:
+        progress["data_changes"].append(
+            {"iteration": progress["iteration"]} | {k: list(v) for k, v in changed.items()}
+        )
+        log(f"data settings changed at iteration {progress['iteration']}: {changed} (was, now)")
+
+
 def main(argv: list[str] | None = None) -> None:
     given = parse_args(argv)
     cfg = TrainConfig(**given)
@@ -337,6 +382,7 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     found = latest_checkpoint(out) if cfg.resume else None
     changed = {}  # data settings changed on resume: {name: (checkpoint's, now)}
+    release = None  # the export.json of a warm start's release
     if not cfg.resume and list_checkpoints(
         out
     ):  # set old checkpoints aside so they are never resumed
@@ -347,26 +393,12 @@ def main(argv: list[str] | None = None) -> None:
                 path.rename(old / path.name)
     if found is not None:  # the checkpoint's settings win; only run control may be changed
         _, _, meta = found
-        saved = dataclasses.asdict(TrainConfig())  # settings added since the checkpoint: defaults
-        saved |= LEGACY_DEFAULTS
-        saved |= {
-            k: tuple(v) if isinstance(v, list) else v for k, v in meta["train_config"].items()
-        }
-        clash = {
-            k: (saved[k], v)
-            for k, v in given.items()
-            if k not in RUN_CONTROL | DATA_CHANGEABLE and saved.get(k) != v
-        }
-        if clash:
-            sys.exit(
-                f"cannot change {clash} (checkpoint, command line) when resuming; use --no-resume"
-            )
-        changed = {
-            k: (saved[k], v) for k, v in given.items() if k in DATA_CHANGEABLE and saved[k] != v
-        }
-        cfg = TrainConfig(
-            **(saved | {k: v for k, v in given.items() if k in RUN_CONTROL | DATA_CHANGEABLE})
-        )
+        cfg, changed = continued_config(meta["train_config"], given, "checkpoint")
+    elif cfg.init_from:  # a warm start: the release's settings win in the same way
+        import warm_start  # needs onnx, which training from scratch does not
+
+        release = warm_start.export_record(Path(cfg.init_from))
+        cfg, changed = continued_config(release["train_config"], given, "release")
 
     torch.set_num_threads(cfg.threads)
     with contextlib.suppress(RuntimeError):  # already set in this process
@@ -410,6 +442,8 @@ def main(argv: list[str] | None = None) -> None:
         "elapsed_s": 0.0,
         "last_eval": None,
         "data_changes": [],
+        "warm_start": None,  # the release a warm-started run began from
+        "warmup_left": 0,  # critic-only rounds still to run before generator steps resume
     }
 
     log = setup_logging(out / "train.log", "slicegan-nmc")
@@ -432,11 +466,30 @@ def main(argv: list[str] | None = None) -> None:
             f"resumed from {path.name} at iteration {progress['iteration']}"
             + ("" if average else "; generator average starts from its weights")
         )
-        if changed:
-            progress["data_changes"].append(
-                {"iteration": progress["iteration"]} | {k: list(v) for k, v in changed.items()}
-            )
-            log(f"data settings changed at iteration {progress['iteration']}: {changed} (was, now)")
+        note_data_changes(progress, changed, log)
+    elif release is not None:
+        source = Path(cfg.init_from)
+        G = warm_start.generator_from_export(source, mcfg)
+        optG = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        G_ema = copy.deepcopy(G)
+        progress |= {
+            "iteration": release["iteration"],
+            "elapsed_s": release.get("elapsed_s") or 0.0,
+            "data_changes": list(release.get("data_changes", [])),
+            "warm_start": {
+                "iteration": release["iteration"],
+                "from": str(source),
+                "sha256": _training.sha256(source),
+                "critic_warmup": cfg.critic_warmup,
+            },
+            "warmup_left": cfg.critic_warmup,
+        }
+        log(
+            f"warm start from {source} (iteration {release['iteration']}, the averaged generator; "
+            f"new critic and optimiser states): the critic trains alone for {cfg.critic_warmup} "
+            f"rounds of {cfg.critic_iters} iterations first"
+        )
+        note_data_changes(progress, changed, log)
     else:
         G_ema = copy.deepcopy(G)
         log(
@@ -493,6 +546,19 @@ def main(argv: list[str] | None = None) -> None:
                 sums["gp"] += gp.item()
                 sums["n_d"] += 1
             progress["critic_iterations"] += 1
+
+        if progress["warmup_left"] > 0:  # a warm start's new critic learns before G moves
+            progress["warmup_left"] -= 1
+            if progress["warmup_left"] % cfg.log_every == 0:
+                log(
+                    f"critic warm-up: {progress['warmup_left']} rounds left, critic_iter "
+                    f"{progress['critic_iterations']} W {sums['w_dist'] / sums['n_d']:.4f} "
+                    f"gp {sums['gp'] / sums['n_d']:.4f}"
+                )
+                sums = dict.fromkeys(sums, 0.0)
+            if time.time() - last_ckpt > 60 * cfg.ckpt_minutes:
+                checkpoint()
+            continue
 
         # --- generator: fool the critic(s) along all three axes
         for D in critics:

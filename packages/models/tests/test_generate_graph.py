@@ -144,3 +144,26 @@ def test_pruning_to_every_output_keeps_the_model_working(rg):
     pruned = prune_outputs(model, ["labels", "probabilities"])
     assert output_names(pruned) == ["probabilities", "labels"]
     onnx.checker.check_model(onnx.load_from_string(pruned))
+
+
+def test_layers_read_back_from_the_graph_are_the_ones_it_was_built_from(rg, slicegan):
+    """`runtime_layers` inverts `build_runtime_model`'s weights exactly (a warm start of training
+    from a release relies on it), the odd last padding included."""
+    layers, _, shaped = slicegan
+    read = rg.runtime_layers(shaped, PADDINGS)
+    assert [layer.padding for layer in read] == list(PADDINGS)
+    assert [layer.relu for layer in read] == [True] * 4 + [False]
+    for built, back in zip(layers, read, strict=True):
+        np.testing.assert_array_equal(back.weight, built.weight)
+        if built.bias is None:
+            assert back.bias is None
+        else:
+            np.testing.assert_array_equal(back.bias, built.bias)
+
+
+def test_layers_are_not_read_back_from_a_graph_of_another_shape(rg, slicegan):
+    _, reference, shaped = slicegan
+    with pytest.raises(ValueError, match="0 Conv nodes, the generator 5 layers"):
+        rg.runtime_layers(reference, PADDINGS)  # ConvTranspose only
+    with pytest.raises(ValueError, match="does not fit padding 2"):
+        rg.transposed_kernel(np.zeros((24, 2, 3, 3, 3), np.float32), 2)
