@@ -162,7 +162,7 @@ def test_layers_read_back_from_the_graph_are_the_ones_it_was_built_from(rg, slic
 
 
 def test_layers_are_not_read_back_from_a_graph_of_another_shape(rg, slicegan):
-    _, reference, shaped = slicegan
+    _, reference, _ = slicegan
     with pytest.raises(ValueError, match="0 Conv nodes, the generator 5 layers"):
         rg.runtime_layers(reference, PADDINGS)  # ConvTranspose only
     with pytest.raises(ValueError, match="does not fit padding 2"):

@@ -120,3 +120,21 @@ def test_a_card_with_labels_and_probabilities_passes_the_registry_check(shaped):
     (entry,) = report.results
     assert not entry.failures, entry.failures
     assert "test tensors" in entry.passed
+
+
+def test_the_model_file_is_read_and_checked_once_per_generation(shaped, monkeypatch):
+    """The outputs, the metadata and the session all come from one read of the verified file;
+    the tiles reuse the session."""
+    registry, _ = shaped
+    reads = []
+    read_bytes = Path.read_bytes
+
+    def counting(self):
+        if self.suffix == ".onnx":
+            reads.append(self.name)
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    tree = generate("model:g", (16, 24, 32), seed=5, registry=registry, device="cpu", tile=3)
+    phase = tree["generated"].phase.values  # the tiles run here
+    assert phase.shape == (16, 24, 32) and len(reads) == 1

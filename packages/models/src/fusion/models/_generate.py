@@ -26,8 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -221,19 +220,21 @@ def generate(
         raise ShapeError(f"{resolved.ref} is not a generator (its card has no latent)")
     dims = latent_shape(card, shape)
     path = pull(str(resolved.ref), registry=loaded, cache=cache, offline=offline)
-    model = Path(path).read_bytes()
-    outputs = output_names(model)
-    plan = channels_to_run(card, metadata(model), outputs)
-    fetch = tuple(sorted({channel.tensor for channel in plan.values()}))
     model_file = ModelFile(
         ref=str(resolved.ref),
         path=str(path),
         sha256=resolved.entry.sha256,
         device=resolve_device(device),
-        outputs=None if set(fetch) == set(outputs) else fetch,
         threads=1 if active_client() is not None else None,
     )
-    session = model_file.session()  # here first: a bad model or device fails before any tile
+    model = model_file.verified_bytes()  # read and checked once, here
+    outputs = output_names(model)
+    plan = channels_to_run(card, metadata(model), outputs)
+    fetch = tuple(sorted({channel.tensor for channel in plan.values()}))
+    if set(fetch) != set(outputs):
+        model_file = replace(model_file, outputs=fetch)
+    # here first: a bad model or device fails before any tile
+    session = model_file.session(verified=model)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     latent = draw_latent(card.latent, dims, seed)
     channels = GeneratorTile(model_file, card, plan, card.latent.tensor)

@@ -59,13 +59,14 @@ class ModelFile:
     threads: int | None = None
     """Intra-op threads: None for every core (with `exclusive` runs), 1 on a cluster."""
 
-    def session(self) -> Session:
-        """This process's session of the model, opened (and the file checked) on first use."""
+    def session(self, verified: bytes | None = None) -> Session:
+        """This process's session of the model, opened (and the file checked) on first use;
+        from ``verified`` where the caller has already read the file with `verified_bytes`."""
         with _opening:
             if self in _sessions:
                 _sessions.move_to_end(self)
                 return _sessions[self]
-            session = self._open()
+            session = self._open(verified)
             _sessions[self] = session
             while len(_sessions) > OPEN_SESSIONS:
                 _sessions.popitem(last=False)
@@ -76,13 +77,14 @@ class ModelFile:
         time in a process; one-thread sessions run side by side."""
         return _all_cores if self.threads is None else contextlib.nullcontext()
 
-    def _open(self) -> Session:
-        model = self._verified_bytes()
+    def _open(self, verified: bytes | None = None) -> Session:
+        model = self.verified_bytes() if verified is None else verified
         if self.outputs is not None:
             model = prune_outputs(model, list(self.outputs))
         return open_session(model, self.device, threads=self.threads)
 
-    def _verified_bytes(self) -> bytes:
+    def verified_bytes(self) -> bytes:
+        """The file's bytes, checked against the registered sha256 (`ModelFileError` if not)."""
         where = f"on {socket.gethostname()}"
         try:
             data = Path(self.path).read_bytes()
