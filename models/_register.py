@@ -95,6 +95,12 @@ def warm_start_history(record: dict[str, Any]) -> str:
         f"averaged generator ({Path(start['from']).parent.name}/{Path(start['from']).name}, sha256 "
         f"{start['sha256'][:12]}) with a new critic trained alone for {start['critic_warmup']} "
         "rounds and new optimiser states (train.py --init-from)."
+        + (
+            " From then on BatchNorm was frozen at the release's standing statistics "
+            "(--frozen-batchnorm): the exported generator is the trained function."
+            if start.get("frozen_batchnorm")
+            else ""
+        )
     )
 
 

@@ -303,3 +303,47 @@ def test_a_warm_start_refuses_a_release_without_its_record_or_of_another_shape(
     release.with_name("export.json").replace(broken.with_name("export.json"))
     with pytest.raises(ValueError, match=r"broken\.onnx: not a readable ONNX model"):
         run(train, volume_file, tmp_path / "c", "--init-from", str(broken))
+
+
+def test_a_frozen_batchnorm_run_trains_the_function_it_exports(
+    train, volume_file, release, tmp_path
+):
+    """Warm-started with --frozen-batchnorm, the generator starts as the release's exported
+    function, its BatchNorm statistics never move, and its training-mode output is its
+    eval-mode (exported) output: no batch statistics anywhere."""
+    import export
+
+    out = tmp_path / "frozen"
+    warm = ["--init-from", str(release), "--critic-warmup", "1", "--frozen-batchnorm"]
+    run(train, volume_file, out, *warm, "--max-iters", "4")
+    tensors, meta = final(train, out)
+    assert meta["train_config"]["frozen_batchnorm"] and meta["warm_start"]["frozen_batchnorm"]
+    assert meta["iteration"] == 4
+    assert "BatchNorm frozen" in (out / "train.log").read_text()
+    import warm_start
+
+    config = train.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
+    start = warm_start.generator_from_export(release, config).state_dict()
+    for prefix in ("G", "E"):  # statistics as warm-started, weights trained
+        stored = train.prefixed(tensors, prefix)
+        for name in ("norms.0.running_mean", "norms.3.running_var"):
+            assert torch.equal(stored[name], start[name]), (prefix, name)
+        assert not torch.equal(stored["convs.1.weight"], start["convs.1.weight"])
+
+    path, _, _ = train.latest_checkpoint(out)
+    generator, meta, _ = export.load_generator(path)
+    assert "frozen in training" in meta["batchnorm_statistics"]
+    latent = torch.from_numpy(export.draw_latent(16, (4, 4, 4), 3)).repeat(2, 1, 1, 1, 1)
+    latent[1] *= 0.5  # two different volumes in one batch
+    with torch.no_grad():
+        exported = generator.eval()(latent)
+        trained = generator.train()(latent)  # stays frozen in training mode
+    torch.testing.assert_close(trained, exported, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="frozen"):
+        train.standing_statistics(generator)
+
+
+def test_batchnorm_is_not_frozen_or_thawed_on_resume(train, volume_file, tmp_path):
+    run(train, volume_file, tmp_path, "--max-iters", "1")
+    with pytest.raises(SystemExit, match=r"cannot change .*'frozen_batchnorm': \(False, True\)"):
+        run(train, volume_file, tmp_path, "--frozen-batchnorm", "--max-iters", "2")

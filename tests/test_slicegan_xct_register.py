@@ -85,5 +85,8 @@ def test_training_note_names_data_changes_and_a_warm_start():
     assert "crop padding 0 → 32 at 3,155" in note
     assert "lost at 4,518" in note and "0.2.0/slicegan-nmc.onnx" in note
     assert "abcdef012345" in note and "alone for 200 rounds" in note
+    assert "frozen" not in note
+    record["warm_start"]["frozen_batchnorm"] = True
+    assert "BatchNorm was frozen" in gan_training_note(record, "train.py")
     del record["warm_start"]
     assert "lost" not in gan_training_note(record, "train.py")

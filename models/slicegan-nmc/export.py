@@ -46,7 +46,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # models/: the shared _training
 from _training import export_record
-from model import STANDING_BATCHES, STANDING_SEED, Generator, SliceGANConfig, standing_statistics
+from model import (
+    STANDING_BATCHES,
+    STANDING_SEED,
+    Generator,
+    SliceGANConfig,
+    freeze_batchnorm,
+    standing_statistics,
+)
 from runtime_graph import IR_VERSION, OPSET, Layer, build_runtime_model, fold_batchnorm
 from train import latest_checkpoint, read_checkpoint
 
@@ -82,6 +89,11 @@ def load_generator(
     weights = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
     generator.load_state_dict(weights)
     meta = meta | {"exported_weights": "moving average" if prefix == "E." else "trained"}
+    if meta.get("train_config", {}).get("frozen_batchnorm"):
+        meta["batchnorm_statistics"] = (
+            "frozen in training (model.freeze_batchnorm): the trained function is exported as is"
+        )
+        return freeze_batchnorm(generator).eval(), meta, path
     if stored_statistics:
         meta["batchnorm_statistics"] = "stored in the checkpoint"
         return generator.eval(), meta, path

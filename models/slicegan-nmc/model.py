@@ -146,6 +146,14 @@ class Generator(nn.Module):
         )
         # BatchNorm after every layer except the last, which goes straight to the softmax
         self.norms = nn.ModuleList(nn.BatchNorm3d(c) for c in config.gen_widths[:-1])
+        self.frozen_norms = False  # see freeze_batchnorm
+
+    def train(self, mode: bool = True) -> Generator:
+        super().train(mode)
+        if self.frozen_norms:  # normalise by the fixed running statistics in training too
+            for norm in self.norms:
+                norm.train(False)
+        return self
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = z  # (B, nz, l, l, l); l = 4 in training
@@ -210,6 +218,19 @@ def generate_labels(
     return probs[0].argmax(0).to(torch.uint8)
 
 
+def freeze_batchnorm(generator: Generator) -> Generator:
+    """Make the generator's BatchNorm layers normalise by their current running statistics in
+    training as well, and never update them: each becomes a fixed per-channel affine map (its
+    γ and β still train), so the function trained is exactly the one exported.
+
+    Why: trained with batch statistics of 2 volumes, BatchNorm re-centres every batch, which no
+    fixed statistics can reproduce; the exported (eval-mode) slicegan-nmc 0.2.0 made 64³ volumes
+    with 0.015 less NMC and a 30 % larger spread between volumes than its training-mode self.
+    """
+    generator.frozen_norms = True
+    return generator.train(generator.training)
+
+
 STANDING_BATCHES = 32  # training-size batches whose BatchNorm statistics are averaged
 STANDING_SEED = 0
 
@@ -230,6 +251,11 @@ def standing_statistics(
     are an average of the trained generator's, taken under other weights, and using them can
     shift every phase fraction by 0.3 or more early in a run.
     """
+    if getattr(generator, "frozen_norms", False):
+        raise ValueError(
+            "the generator's BatchNorm statistics are frozen (trained with them): recomputing "
+            "them would change the trained function"
+        )
     norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     momenta = [m.momentum for m in norms]
     for norm in norms:

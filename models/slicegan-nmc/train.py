@@ -77,6 +77,7 @@ from model import (
     Generator,
     SliceGANConfig,
     count_parameters,
+    freeze_batchnorm,
     generate_labels,
     slices_along,
     standing_statistics,
@@ -114,6 +115,10 @@ class TrainConfig:
     # differ by 13-18 % between them), and without this the volume's axes take sides: the one
     # seen twice as crop rows matches the image's rows, the one seen twice as columns its columns
     transpose_crops: bool = True
+    # BatchNorm normalises by fixed running statistics in training as well (model.freeze_batchnorm):
+    # the exported eval-mode generator is then the trained function itself. May be switched on
+    # when warm-starting from a release (frozen at its standing statistics), not on resume
+    frozen_batchnorm: bool = False
     # model (see model.SliceGANConfig); widths end with the phase count / with 1
     nz: int = 16
     gen_widths: tuple[int, ...] = (256, 128, 64, 32, 3)
@@ -154,6 +159,8 @@ LEGACY_DEFAULTS = {"crop_padding": 0, "transpose_crops": False}
 # data settings that may be changed when resuming; each change is logged and kept in the checkpoint
 # (progress["data_changes"]) so that a model's card can say at which iteration its data changed
 DATA_CHANGEABLE = {"crop_padding", "transpose_crops"}
+# settings that may differ from the release's when a run is warm-started from it
+WARM_START_CHANGEABLE = {"frozen_batchnorm"}
 # settings that may differ between a checkpoint and the command line when resuming
 RUN_CONTROL = {
     "max_iters",
@@ -350,19 +357,17 @@ def continued_config(
     """The settings of a run continued from ``source`` (a checkpoint or an export) whose
     ``saved_config`` was recorded there: the saved settings win; the command line (``given``)
     may change run control and the data settings, and refusing anything else. Returns the
-    config and the data settings changed, ``{name: (saved, now)}``."""
+    config and the data settings changed, ``{name: (saved, now)}``. A warm start from a
+    release (``source == "release"``) may also change `WARM_START_CHANGEABLE`."""
+    free = RUN_CONTROL | DATA_CHANGEABLE | (WARM_START_CHANGEABLE if source == "release" else set())
     saved = dataclasses.asdict(TrainConfig())  # settings added since it was written: defaults
     saved |= LEGACY_DEFAULTS
     saved |= {k: tuple(v) if isinstance(v, list) else v for k, v in saved_config.items()}
-    clash = {
-        k: (saved[k], v)
-        for k, v in given.items()
-        if k not in RUN_CONTROL | DATA_CHANGEABLE and saved.get(k) != v
-    }
+    clash = {k: (saved[k], v) for k, v in given.items() if k not in free and saved.get(k) != v}
     if clash:
         sys.exit(f"cannot change {clash} ({source}, command line) when continuing from {source}")
     changed = {k: (saved[k], v) for k, v in given.items() if k in DATA_CHANGEABLE and saved[k] != v}
-    merged = saved | {k: v for k, v in given.items() if k in RUN_CONTROL | DATA_CHANGEABLE}
+    merged = saved | {k: v for k, v in given.items() if k in free}
     return TrainConfig(**{k: merged[k] for k in TrainConfig.__dataclass_fields__}), changed
 
 
@@ -481,6 +486,7 @@ def main(argv: list[str] | None = None) -> None:
                 "from": str(source),
                 "sha256": _training.sha256(source),
                 "critic_warmup": cfg.critic_warmup,
+                "frozen_batchnorm": cfg.frozen_batchnorm,
             },
             "warmup_left": cfg.critic_warmup,
         }
@@ -497,6 +503,10 @@ def main(argv: list[str] | None = None) -> None:
             f"{len(critics)} x D {count_parameters(critics[0]):,} params, "
             f"config {json.dumps(dataclasses.asdict(cfg))}"
         )
+    if cfg.frozen_batchnorm:  # at the running statistics they have now (a release's: standing)
+        for generator in (G, G_ema):
+            freeze_batchnorm(generator)
+        log("BatchNorm frozen: trained with its running statistics, exported as trained")
     for axis, sampler in enumerate(samplers):
         what = f"slice normal to axis {axis}" if cfg.anisotropic else "training-image"
         log(
@@ -591,7 +601,9 @@ def main(argv: list[str] | None = None) -> None:
             sums = dict.fromkeys(sums, 0.0)
         if it % cfg.eval_every == 0:
             # as export.py exports it: the average with BatchNorm statistics for its own weights
-            evaluated = standing_statistics(copy.deepcopy(G_ema))
+            evaluated = copy.deepcopy(G_ema)
+            if not cfg.frozen_batchnorm:
+                evaluated = standing_statistics(evaluated)
             labels = generate_labels(evaluated, cfg.eval_latent, seed=cfg.seed).numpy()  # (X, Y, Z)
             vf = np.bincount(labels.ravel(), minlength=mcfg.n_phases) / labels.size
             err = np.abs(vf - fractions)
