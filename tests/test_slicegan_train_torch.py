@@ -347,3 +347,29 @@ def test_batchnorm_is_not_frozen_or_thawed_on_resume(train, volume_file, tmp_pat
     run(train, volume_file, tmp_path, "--max-iters", "1")
     with pytest.raises(SystemExit, match=r"cannot change .*'frozen_batchnorm': \(False, True\)"):
         run(train, volume_file, tmp_path, "--frozen-batchnorm", "--max-iters", "2")
+
+
+def test_the_batchnorm_gap_is_measured_and_is_none_when_frozen(train, release):
+    """batchnorm_gap.py runs both modes on the same latents: a generator with batch statistics
+    differs between them; a frozen one gives the same volumes in both."""
+    import batchnorm_gap
+    import warm_start
+
+    config = train.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
+    generator = warm_start.generator_from_export(release, config)
+    found = batchnorm_gap.batchnorm_gap(generator, batches=2)
+    assert found["volumes"] == 4
+    assert set(found["training"]) == {
+        "nmc_mean", "nmc_sd_volumes", "nmc_sd_slices", "interface_density"
+    }  # fmt: skip
+    assert found["training"] != found["exported"]
+    frozen = batchnorm_gap.batchnorm_gap(train.freeze_batchnorm(generator), batches=2)
+    assert frozen["training"] == frozen["exported"] and frozen["nmc_paired_difference"] == 0.0
+
+
+def test_interface_density_counts_boundaries_per_step():
+    import batchnorm_gap
+
+    labels = np.zeros((4, 4, 4), np.uint8)
+    labels[:, :, 2:] = 1  # one boundary along the last axis, after 3 steps
+    assert batchnorm_gap.interface_density(labels, 1) == pytest.approx((0 + 0 + 1 / 3) / 3)
