@@ -69,6 +69,13 @@ def data_history(record: dict[str, Any]) -> str:
     return f" Data settings changed on resume: {'; '.join(changes)}." if changes else ""
 
 
+def threads_of(config: dict[str, Any]) -> str:
+    """The training threads in words: "one CPU thread", or "up to N CPU threads" for a run
+    that last ran on N (the thread count may change on resume)."""
+    threads = int(config.get("threads", 1))
+    return "one CPU thread" if threads == 1 else f"up to {threads} CPU threads"
+
+
 def gan_training_note(record: dict[str, Any], script: str) -> str:
     """How a SliceGAN export was trained, for its card: steps, optimiser, time, hardware, the
     exported weights, their BatchNorm statistics and any data changes (from export.json)."""
@@ -77,7 +84,7 @@ def gan_training_note(record: dict[str, Any], script: str) -> str:
     return (
         f" Trained {record['iteration']:,} generator steps ({config['critic_iters']} critic "
         f"iterations each, Adam lr {config['lr']}, WGAN-GP λ {config['gp_lambda']}) in "
-        f"{hours:.1f} h on one CPU thread of a 2-core AMD EPYC, no GPU ({script}, seed "
+        f"{hours:.1f} h on {threads_of(config)} of a 2-core AMD EPYC, no GPU ({script}, seed "
         f"{config['seed']}); exported weights: {record.get('weights', 'trained')}, BatchNorm "
         f"statistics {record.get('batchnorm_statistics', 'stored in the checkpoint')}."
         + data_history(record)

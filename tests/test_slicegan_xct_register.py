@@ -81,12 +81,14 @@ def test_training_note_names_data_changes_and_a_warm_start():
                        "sha256": "abcdef0123456789", "critic_warmup": 200},
     }  # fmt: skip
     note = gan_training_note(record, "train.py")
-    assert "Trained 6,000 generator steps" in note and "8.0 h" in note
+    assert "Trained 6,000 generator steps" in note and "8.0 h on one CPU thread" in note
     assert "crop padding 0 → 32 at 3,155" in note
     assert "lost at 4,518" in note and "0.2.0/slicegan-nmc.onnx" in note
     assert "abcdef012345" in note and "alone for 200 rounds" in note
     assert "frozen" not in note
     record["warm_start"]["frozen_batchnorm"] = True
+    record["train_config"]["threads"] = 2
+    assert "8.0 h on up to 2 CPU threads" in gan_training_note(record, "train.py")
     assert "BatchNorm was frozen" in gan_training_note(record, "train.py")
     del record["warm_start"]
     assert "lost" not in gan_training_note(record, "train.py")
