@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model import Generator, SliceGANConfig, standing_statistics
+from model import Generator, SliceGANConfig, freeze_batchnorm, standing_statistics
 
 NMC = 1
 
@@ -62,7 +62,7 @@ def batchnorm_gap(generator: Generator, batches: int, batch: int = 2, seed: int 
     ``batches`` × ``batch`` latents of the training size."""
     config = generator.config
     exported = copy.deepcopy(generator)
-    if not getattr(exported, "frozen_norms", False):
+    if not exported.frozen_norms:
         exported = standing_statistics(exported)
     modes = {"training": generator.train(), "exported": exported.eval()}
     rng = torch.Generator().manual_seed(seed)
@@ -90,12 +90,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    record = warm_start.export_record(args.onnx)
+    record = warm_start.read_export_record(args.onnx)
     frozen = bool(record["train_config"].get("frozen_batchnorm"))
     generator = warm_start.generator_from_export(args.onnx, SliceGANConfig())
     if frozen:  # trained frozen: its standing statistics are the ones it trained with
-        from model import freeze_batchnorm
-
         freeze_batchnorm(generator)
     print(json.dumps(batchnorm_gap(generator, args.batches, args.batch), indent=2))
 

@@ -251,7 +251,7 @@ def standing_statistics(
     are an average of the trained generator's, taken under other weights, and using them can
     shift every phase fraction by 0.3 or more early in a run.
     """
-    if getattr(generator, "frozen_norms", False):
+    if generator.frozen_norms:
         raise ValueError(
             "the generator's BatchNorm statistics are frozen (trained with them): recomputing "
             "them would change the trained function"

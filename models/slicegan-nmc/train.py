@@ -365,7 +365,10 @@ def continued_config(
     saved |= {k: tuple(v) if isinstance(v, list) else v for k, v in saved_config.items()}
     clash = {k: (saved[k], v) for k, v in given.items() if k not in free and saved.get(k) != v}
     if clash:
-        sys.exit(f"cannot change {clash} ({source}, command line) when continuing from {source}")
+        hint = "; use --no-resume" if source == "checkpoint" else ""
+        sys.exit(
+            f"cannot change {clash} ({source}, command line) when continuing from {source}{hint}"
+        )
     changed = {k: (saved[k], v) for k, v in given.items() if k in DATA_CHANGEABLE and saved[k] != v}
     merged = saved | {k: v for k, v in given.items() if k in free}
     return TrainConfig(**{k: merged[k] for k in TrainConfig.__dataclass_fields__}), changed
@@ -402,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     elif cfg.init_from:  # a warm start: the release's settings win in the same way
         import warm_start  # needs onnx, which training from scratch does not
 
-        release = warm_start.export_record(Path(cfg.init_from))
+        release = warm_start.read_export_record(Path(cfg.init_from))
         cfg, changed = continued_config(release["train_config"], given, "release")
 
     torch.set_num_threads(cfg.threads)
@@ -432,7 +435,12 @@ def main(argv: list[str] | None = None) -> None:
     ]
     fractions = np.mean([s.fractions for s in samplers], axis=0)  # (P,)
 
-    G = Generator(mcfg)
+    # a warm start's generator is read back from its release; resuming loads weights below
+    G = (
+        Generator(mcfg)
+        if release is None
+        else warm_start.generator_from_export(Path(cfg.init_from), mcfg)
+    )
     critics = [Critic(mcfg) for _ in samplers]
     optG = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     critic_opts = [
@@ -474,8 +482,6 @@ def main(argv: list[str] | None = None) -> None:
         note_data_changes(progress, changed, log)
     elif release is not None:
         source = Path(cfg.init_from)
-        G = warm_start.generator_from_export(source, mcfg)
-        optG = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         G_ema = copy.deepcopy(G)
         progress |= {
             "iteration": release["iteration"],
@@ -537,6 +543,8 @@ def main(argv: list[str] | None = None) -> None:
 
     G.train()
     while progress["iteration"] < cfg.max_iters and stop["signal"] is None:
+        if time.time() - last_ckpt > 60 * cfg.ckpt_minutes:  # every round, warm-up included
+            checkpoint()
         # --- critic: critic_iters iterations, one update per slicing axis each
         for D in critics:
             D.requires_grad_(True)
@@ -566,8 +574,6 @@ def main(argv: list[str] | None = None) -> None:
                     f"gp {sums['gp'] / sums['n_d']:.4f}"
                 )
                 sums = dict.fromkeys(sums, 0.0)
-            if time.time() - last_ckpt > 60 * cfg.ckpt_minutes:
-                checkpoint()
             continue
 
         # --- generator: fool the critic(s) along all three axes
@@ -618,8 +624,6 @@ def main(argv: list[str] | None = None) -> None:
                 f"eval iter {it} {labels.shape[0]}^3 vf pore/NMC/CBD {fmt(vf)} "
                 f"(image {fmt(fractions)}) max_abs_err {err.max():.4f}"
             )
-        if time.time() - last_ckpt > 60 * cfg.ckpt_minutes:
-            checkpoint()
 
     checkpoint()
     reason = (

@@ -31,7 +31,7 @@ from model import Generator, SliceGANConfig, standing_statistics
 from runtime_graph import runtime_layers
 
 
-def export_record(onnx_path: Path) -> dict:
+def read_export_record(onnx_path: Path) -> dict:
     """The ``export.json`` written beside an export by export.py (iteration, time, train_config)."""
     path = Path(onnx_path).with_name("export.json")
     if not path.is_file():
@@ -69,6 +69,5 @@ def generator_from_export(onnx_path: Path, config: SliceGANConfig) -> Generator:
         measured = standing_statistics(generator).norms[n]  # layers before n are final
         norm.weight.copy_(torch.sqrt(measured.running_var + norm.eps))
         norm.bias.copy_(measured.running_mean + torch.from_numpy(np.asarray(layer.bias)))
-        norm.reset_running_stats()
     standing_statistics(generator)  # running statistics as an export would set them
     return generator.train()
