@@ -111,6 +111,26 @@ def warm_start_history(record: dict[str, Any]) -> str:
     )
 
 
+def seed_ranges(seeds: list[int]) -> str:
+    """Seeds as runs of consecutive numbers: ``[0, 1, 2, 3, 7]`` → ``"0–3, 7"``."""
+    runs: list[list[int]] = []
+    for seed in seeds:
+        if runs and seed == runs[-1][-1] + 1:
+            runs[-1].append(seed)
+        else:
+            runs.append([seed])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
+
+
+def fraction_spread(r: dict[str, Any]) -> str:
+    """The seeds' spread of a phase's fraction and the standard error of their mean, if measured."""
+    sd = r.get("fraction_seed_sd")
+    if sd is None:
+        return ""
+    error = sd / len(r["fraction_per_seed"]) ** 0.5
+    return f" (sd between volumes {sd:.3f}, standard error of the mean {error:.4f})"
+
+
 def gan_phase_metrics(
     phases: dict[str, Any], targets: dict[str, float], where: str, reference: str, axes: str
 ) -> list[dict[str, Any]]:
@@ -123,7 +143,8 @@ def gan_phase_metrics(
     for phase, r in phases.items():
         out += [
             {"name": f"fraction-abs-error-{phase}", "value": round(r["fraction_abs"], 4),
-             "description": f"|volume fraction − {reference} {r[key]:.4f}| over {where}; "
+             "description": f"|volume fraction − {reference} {r[key]:.4f}| over {where}"
+                            + fraction_spread(r) + "; "
                             f"target ≤ {targets['fraction_abs']}"},
             {"name": f"surface-rel-error-{phase}", "value": round(max(r["surface_rel_per_axis"]), 4),
              "description": f"worst axis of the relative error of the interface density ({axes}: "

@@ -92,3 +92,36 @@ def test_training_note_names_data_changes_and_a_warm_start():
     assert "BatchNorm was frozen" in gan_training_note(record, "train.py")
     del record["warm_start"]
     assert "lost" not in gan_training_note(record, "train.py")
+
+
+def test_seeds_read_as_runs_and_the_fraction_carries_its_standard_error():
+    sys.path.insert(0, str(FILE.parents[1]))
+    from _register import gan_phase_metrics, seed_ranges
+
+    assert seed_ranges(list(range(128))) == "0–127"
+    assert seed_ranges([0, 1, 2, 3, 7, 9, 10]) == "0–3, 7, 9–10"
+    assert seed_ranges([5]) == "5"
+    phase = {
+        "fraction_abs": 0.004, "fraction_image": 0.5827, "surface_rel_per_axis": [0.05, 0.02, 0.09],
+        "s2_rms_per_axis": [0.007, 0.019, 0.007], "fraction_seed_sd": 0.032,
+        "fraction_per_seed": [0.55, 0.6] * 32,
+    }  # fmt: skip
+    targets = {"fraction_abs": 0.01, "surface_rel": 0.1, "s2_rms": 0.02}
+    (fraction, *_) = gan_phase_metrics({"NMC": phase}, targets, "64 volumes", "image's", "z/y/x")
+    assert "sd between volumes 0.032, standard error of the mean 0.0040" in fraction["description"]
+    del phase["fraction_seed_sd"]  # an evaluation of one volume has no spread to report
+    (fraction, *_) = gan_phase_metrics({"NMC": phase}, targets, "1 volume", "image's", "z/y/x")
+    assert "standard error" not in fraction["description"]
+
+
+def test_flagship_note_says_whether_the_targets_are_met():
+    spec = importlib.util.spec_from_file_location(
+        "slicegan_register", FILE.parents[1] / "slicegan-nmc" / "register.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    record = {"iteration": 100, "elapsed_s": 3600, "weights": "moving average",
+              "train_config": {"critic_iters": 5, "lr": 1e-4, "gp_lambda": 10.0, "seed": 1}}  # fmt: skip
+    assert "All statistics targets are met" in module.training_note(record, {"targets_met": True})
+    missed = module.training_note(record, {"targets_met": False})
+    assert "not all met yet" in missed and "All statistics" not in missed

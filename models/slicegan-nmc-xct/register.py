@@ -22,7 +22,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from _register import gan_phase_metrics, gan_training_note, register  # noqa: E402
+from _register import gan_phase_metrics, gan_training_note, register, seed_ranges  # noqa: E402
 
 FLAGSHIP_CARD = HERE.parent / "slicegan-nmc" / "card.yaml"
 TEST_SEED = 0  # export.py draws the test latent (1, 16, 4, 4, 4) with this seed
@@ -42,7 +42,7 @@ def metrics(measured: dict) -> list[dict]:
     """Per phase: fraction error, worst per-axis surface error and S2 RMS; per axis: τ_pore's
     relative error; and whether the axes come in the real volume's order of τ."""
     where = (f"{len(measured['seeds'])} generated volumes of {measured['crop'][0]}³ (seeds "
-             f"{', '.join(map(str, measured['seeds']))}) against the real volume; groundtruth.py")  # fmt: skip
+             f"{seed_ranges(measured['seeds'])}) against the real volume; groundtruth.py")  # fmt: skip
     targets = measured["targets"]
     out = gan_phase_metrics(measured["phases"], targets, where, "real", AXES)
     tau = measured["tau_pore"]

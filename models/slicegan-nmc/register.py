@@ -24,7 +24,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from _register import gan_phase_metrics, gan_training_note, register  # noqa: E402
+from _register import gan_phase_metrics, gan_training_note, register, seed_ranges  # noqa: E402
 
 TEST_SEED = 0  # export.py draws the test latent (1, 16, 4, 4, 4) with this seed
 
@@ -32,13 +32,15 @@ TEST_SEED = 0  # export.py draws the test latent (1, 16, 4, 4, 4) with this seed
 def metrics(measured: dict) -> list[dict]:
     """Per phase: fraction error, worst per-axis surface error and S2 RMS, each with its target."""
     where = (f"{len(measured['seeds'])} generated volumes of {measured['size']}³ (seeds "
-             f"{', '.join(map(str, measured['seeds']))}) against the training image; evaluate.py")  # fmt: skip
+             f"{seed_ranges(measured['seeds'])}) against the training image; evaluate.py")  # fmt: skip
     return gan_phase_metrics(measured["phases"], measured["targets"], where, "image's", "z/y/x")
 
 
-def training_note(record: dict) -> str:
+def training_note(record: dict, measured: dict) -> str:
     return gan_training_note(record, "models/slicegan-nmc/train.py") + (
-        " The statistics targets are not all met yet (see metrics); training continues."
+        " All statistics targets are met (see metrics)."
+        if measured["targets_met"]
+        else " The statistics targets are not all met yet (see metrics); training continues."
     )
 
 
@@ -53,7 +55,7 @@ def main() -> None:
     card = yaml.safe_load((HERE / "card.yaml").read_text(encoding="utf-8"))
     record = json.loads((args.folder / "export.json").read_text())
     measured = json.loads((args.folder / "metrics.json").read_text())
-    card["description"] += training_note(record)
+    card["description"] += training_note(record, measured)
     card["metrics"] = metrics(measured)
     tensors = args.folder / "test-tensors.npz"
     entry = register(
