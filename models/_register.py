@@ -143,9 +143,8 @@ def gan_phase_metrics(
     for phase, r in phases.items():
         out += [
             {"name": f"fraction-abs-error-{phase}", "value": round(r["fraction_abs"], 4),
-             "description": f"|volume fraction − {reference} {r[key]:.4f}| over {where}"
-                            + fraction_spread(r) + "; "
-                            f"target ≤ {targets['fraction_abs']}"},
+             "description": f"|volume fraction − {reference} {r[key]:.4f}|{fraction_spread(r)} "
+                            f"over {where}; target ≤ {targets['fraction_abs']}"},
             {"name": f"surface-rel-error-{phase}", "value": round(max(r["surface_rel_per_axis"]), 4),
              "description": f"worst axis of the relative error of the interface density ({axes}: "
                             + " / ".join(f"{v:.3f}" for v in r["surface_rel_per_axis"])
