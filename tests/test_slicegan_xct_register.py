@@ -4,6 +4,7 @@ the XCT training data, and their metrics carry the per-axis comparison with the 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -122,6 +123,36 @@ def test_flagship_note_says_whether_the_targets_are_met():
     spec.loader.exec_module(module)
     record = {"iteration": 100, "elapsed_s": 3600, "weights": "moving average",
               "train_config": {"critic_iters": 5, "lr": 1e-4, "gp_lambda": 10.0, "seed": 1}}  # fmt: skip
-    assert "All statistics targets are met" in module.training_note(record, {"targets_met": True})
-    missed = module.training_note(record, {"targets_met": False})
-    assert "not all met yet" in missed and "All statistics" not in missed
+    at = {
+        256: {"seeds": list(range(128)), "size": 256},
+        512: {"seeds": list(range(32)), "size": 512},
+    }
+    both = [{**at[256], "targets_met": True}, {**at[512], "targets_met": True}]
+    note = module.training_note(record, both)
+    assert "All statistics targets are met over 128 volumes of 256³ and 32 volumes of 512³" in note
+    split = [{**at[256], "targets_met": True}, {**at[512], "targets_met": False}]
+    note = module.training_note(record, split)
+    assert "met over 128 volumes of 256³ but not over 32 volumes of 512³" in note
+    missed = module.training_note(record, [{**at[256], "targets_met": False}])
+    assert "not all met yet" in missed and "are met over" not in missed
+
+
+def test_flagship_card_reads_every_size_measured(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "slicegan_register_sizes", FILE.parents[1] / "slicegan-nmc" / "register.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    phase = {"fraction_abs": 0.004, "fraction_image": 0.58, "surface_rel_per_axis": [0.1] * 3,
+             "s2_rms_per_axis": [0.01] * 3}  # fmt: skip
+    targets = {"fraction_abs": 0.01, "surface_rel": 0.1, "s2_rms": 0.02}
+    for name, size in [
+        ("metrics.json", 256),
+        ("metrics-1024.json", 1024),
+        ("metrics-512.json", 512),
+    ]:
+        record = {"size": size, "seeds": [0, 1], "targets": targets, "phases": {"NMC": phase}}
+        (tmp_path / name).write_text(json.dumps(record))
+    assert [m["size"] for m in module.evaluations(tmp_path)] == [256, 512, 1024]
+    names = [m["name"] for m in module.metrics(module.evaluations(tmp_path)[1], suffix="-512")]
+    assert names == ["fraction-abs-error-NMC-512", "surface-rel-error-NMC-512", "s2-rms-NMC-512"]

@@ -41,6 +41,7 @@ IMAGE = (
 PHASES = {0: "pore", 1: "NMC", 2: "CBD"}
 TARGETS = {"fraction_abs": 0.01, "surface_rel": 0.10, "s2_rms": 0.02}
 NZ, SCALE, CONTEXT = 16, 32, 2
+REFERENCE_SIZE = 256  # the card's metrics; other sizes are recorded beside them
 
 
 def training_stride(onnx: Path) -> int:
@@ -50,6 +51,11 @@ def training_stride(onnx: Path) -> int:
         return 1
     config = json.loads(record.read_text()).get("train_config") or {}
     return int(config.get("image_stride", 1))
+
+
+def metrics_name(size: int) -> str:
+    """The record's file name: the card's reference size (256³) is ``metrics.json``."""
+    return "metrics.json" if size == REFERENCE_SIZE else f"metrics-{size}.json"
 
 
 def image_statistics(image: np.ndarray) -> dict:
@@ -113,12 +119,17 @@ def main() -> None:
     parser.add_argument(
         "--onnx", type=Path, default=Path(__file__).parent / "export" / "slicegan-nmc.onnx"
     )
-    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--size", type=int, default=REFERENCE_SIZE)
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=list(range(128)),
         help="one volume per seed (default: 0-127, about 4 min on one CPU thread at 256³)",
     )  # fmt: skip
     parser.add_argument("--image", type=Path, default=IMAGE)
+    parser.add_argument(
+        "--out", type=Path, default=None,
+        help="where the record goes (default: metrics.json beside the ONNX file at 256³, "
+        "metrics-<size>.json at other sizes; register.py reads both)",
+    )  # fmt: skip
     parser.add_argument(
         "--image-stride", type=int, default=None,
         help="compare with every n-th image pixel (default: the training's, from export.json)",
@@ -152,7 +163,8 @@ def main() -> None:
     )
     record = {"onnx": args.onnx.name, "size": args.size, "seeds": args.seeds, "device": session.device,
               "targets": TARGETS, "targets_met": bool(ok), "phases": result}  # fmt: skip
-    args.onnx.with_name("metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+    out = args.out or args.onnx.with_name(metrics_name(args.size))
+    out.write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

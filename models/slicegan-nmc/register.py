@@ -29,19 +29,37 @@ from _register import gan_phase_metrics, gan_training_note, register, seed_range
 TEST_SEED = 0  # export.py draws the test latent (1, 16, 4, 4, 4) with this seed
 
 
-def metrics(measured: dict) -> list[dict]:
-    """Per phase: fraction error, worst per-axis surface error and S2 RMS, each with its target."""
+def metrics(measured: dict, suffix: str = "") -> list[dict]:
+    """Per phase: fraction error, worst per-axis surface error and S2 RMS, each with its target;
+    ``suffix`` tells apart the metrics of an evaluation at another size (``-512``)."""
     where = (f"{len(measured['seeds'])} generated volumes of {measured['size']}³ (seeds "
              f"{seed_ranges(measured['seeds'])}) against the training image; evaluate.py")  # fmt: skip
-    return gan_phase_metrics(measured["phases"], measured["targets"], where, "image's", "z/y/x")
+    found = gan_phase_metrics(measured["phases"], measured["targets"], where, "image's", "z/y/x")
+    return [{**m, "name": m["name"] + suffix} for m in found]
 
 
-def training_note(record: dict, measured: dict) -> str:
-    return gan_training_note(record, "models/slicegan-nmc/train.py") + (
-        " All statistics targets are met (see metrics)."
-        if measured["targets_met"]
-        else " The statistics targets are not all met yet (see metrics); training continues."
-    )
+def evaluations(folder: Path) -> list[dict]:
+    """evaluate.py's records in ``folder``: ``metrics.json`` (256³, the card's reference), then
+    any ``metrics-<size>.json`` by size."""
+    others = sorted(folder.glob("metrics-*.json"), key=lambda p: int(p.stem.split("-")[1]))
+    return [json.loads(p.read_text()) for p in [folder / "metrics.json", *others]]
+
+
+def volumes_of(measured: list[dict]) -> str:
+    return " and ".join(f"{len(m['seeds'])} volumes of {m['size']}³" for m in measured)
+
+
+def training_note(record: dict, measured: list[dict]) -> str:
+    met = [m for m in measured if m["targets_met"]]
+    missed = [m for m in measured if not m["targets_met"]]
+    if not missed:
+        verdict = f" All statistics targets are met over {volumes_of(met)} (see metrics)."
+    elif met:
+        verdict = (f" The statistics targets are met over {volumes_of(met)} but not over "
+                   f"{volumes_of(missed)} (see metrics).")  # fmt: skip
+    else:
+        verdict = " The statistics targets are not all met yet (see metrics); training continues."
+    return gan_training_note(record, "models/slicegan-nmc/train.py") + verdict
 
 
 def main() -> None:
@@ -54,9 +72,13 @@ def main() -> None:
     args.folder = args.folder or HERE / args.version
     card = yaml.safe_load((HERE / "card.yaml").read_text(encoding="utf-8"))
     record = json.loads((args.folder / "export.json").read_text())
-    measured = json.loads((args.folder / "metrics.json").read_text())
+    measured = evaluations(args.folder)
     card["description"] += training_note(record, measured)
-    card["metrics"] = metrics(measured)
+    card["metrics"] = [
+        m
+        for n, evaluation in enumerate(measured)
+        for m in metrics(evaluation, suffix=f"-{evaluation['size']}" if n else "")
+    ]
     tensors = args.folder / "test-tensors.npz"
     entry = register(
         "slicegan-nmc", args.version, args.folder / "slicegan-nmc.onnx", card, tensors,
