@@ -153,3 +153,15 @@ def test_a_volume_with_other_labels_is_refused(gt, tmp_path):
     tifffile.imwrite(path, np.full((4, 4, 4), 7, dtype=np.uint8))
     with pytest.raises(ValueError, match=r"grey\.tif: expected labels \[0, 1, 2\], got \[7\]"):
         gt.read_volume(path)
+
+
+def test_a_folder_as_out_is_refused_before_any_work(gt, tmp_path, volume, capsys, monkeypatch):
+    real_path = tmp_path / "real.tif"
+    tifffile.imwrite(real_path, volume)
+    monkeypatch.setattr(
+        gt, "read_volume", lambda path: pytest.fail("read before --out was checked")
+    )
+    with pytest.raises(SystemExit) as exit_:
+        gt.main(["--onnx", "g.onnx", "--volume", str(real_path), "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert f"--out {tmp_path} is a folder" in capsys.readouterr().err

@@ -259,6 +259,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--out", type=Path, default=None, help="default: beside the ONNX file")
     args = parser.parse_args(argv)
+    if args.out is not None and args.out.is_dir():  # refused before the work, not after it
+        parser.error(f"--out {args.out} is a folder: name the JSON file (its .md goes beside it)")
+    if not args.reference and args.size % 32:
+        parser.error(f"--size must be a multiple of 32, got {args.size}")
 
     start = time.perf_counter()
     volume = read_volume(args.volume)
@@ -266,8 +270,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.reference:
         print(reference_table(real))
         return
-    if args.size % 32:
-        parser.error(f"--size must be a multiple of 32, got {args.size}")
     generated = [statistics(v) for v in generated_volumes(args.onnx, args.size, args.seeds, volume.shape)]  # fmt: skip
     result = compare(real, generated)
     elapsed = time.perf_counter() - start

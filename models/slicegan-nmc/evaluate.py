@@ -136,6 +136,8 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
 
+    if args.out is not None and args.out.is_dir():  # refused before the work, not after it
+        parser.error(f"--out {args.out} is a folder: name the JSON file to write")
     stride = args.image_stride or training_stride(args.onnx)
     image = tifffile.imread(args.image)[0].astype(np.uint8)[::stride, ::stride]
     session = open_session(args.onnx, "auto")
