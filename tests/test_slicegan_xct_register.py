@@ -22,6 +22,16 @@ def reg():
     return module
 
 
+@pytest.fixture(scope="module")
+def flagship_reg():
+    spec = importlib.util.spec_from_file_location(
+        "slicegan_register", FILE.parents[1] / "slicegan-nmc" / "register.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize(
     "variant, name", [("iso", "slicegan-nmc-xct"), ("aniso", "slicegan-nmc-xct-aniso")]
 )
@@ -115,12 +125,8 @@ def test_seeds_read_as_runs_and_the_fraction_carries_its_standard_error():
     assert "standard error" not in fraction["description"]
 
 
-def test_flagship_note_says_whether_the_targets_are_met():
-    spec = importlib.util.spec_from_file_location(
-        "slicegan_register", FILE.parents[1] / "slicegan-nmc" / "register.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_flagship_note_says_whether_the_targets_are_met(flagship_reg):
+    module = flagship_reg
     record = {"iteration": 100, "elapsed_s": 3600, "weights": "moving average",
               "train_config": {"critic_iters": 5, "lr": 1e-4, "gp_lambda": 10.0, "seed": 1}}  # fmt: skip
     at = {
@@ -137,12 +143,8 @@ def test_flagship_note_says_whether_the_targets_are_met():
     assert "not all met yet" in missed and "are met over" not in missed
 
 
-def test_flagship_card_reads_every_size_measured(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "slicegan_register_sizes", FILE.parents[1] / "slicegan-nmc" / "register.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_flagship_card_reads_every_size_measured(flagship_reg, tmp_path):
+    module = flagship_reg
     phase = {"fraction_abs": 0.004, "fraction_image": 0.58, "surface_rel_per_axis": [0.1] * 3,
              "s2_rms_per_axis": [0.01] * 3}  # fmt: skip
     targets = {"fraction_abs": 0.01, "surface_rel": 0.1, "s2_rms": 0.02}
@@ -153,6 +155,8 @@ def test_flagship_card_reads_every_size_measured(tmp_path):
     ]:
         record = {"size": size, "seeds": [0, 1], "targets": targets, "phases": {"NMC": phase}}
         (tmp_path / name).write_text(json.dumps(record))
-    assert [m["size"] for m in module.evaluations(tmp_path)] == [256, 512, 1024]
-    names = [m["name"] for m in module.metrics(module.evaluations(tmp_path)[1], suffix="-512")]
+    found = module.evaluations(tmp_path)
+    assert [m["size"] for m in found.values()] == [256, 512, 1024]
+    assert list(found) == ["", "-512", "-1024"]
+    names = [m["name"] for m in module.metrics(found["-512"], "-512")]
     assert names == ["fraction-abs-error-NMC-512", "surface-rel-error-NMC-512", "s2-rms-NMC-512"]

@@ -38,11 +38,13 @@ def metrics(measured: dict, suffix: str = "") -> list[dict]:
     return [{**m, "name": m["name"] + suffix} for m in found]
 
 
-def evaluations(folder: Path) -> list[dict]:
-    """evaluate.py's records in ``folder``: ``metrics.json`` (256³, the card's reference), then
-    any ``metrics-<size>.json`` by size."""
+def evaluations(folder: Path) -> dict[str, dict]:
+    """evaluate.py's records in ``folder`` by the suffix their metrics get on the card:
+    ``metrics.json`` (256³, the card's reference) as ``""``, then each ``metrics-<size>.json``
+    as ``"-<size>"``, by size."""
     others = sorted(folder.glob("metrics-*.json"), key=lambda p: int(p.stem.split("-")[1]))
-    return [json.loads(p.read_text()) for p in [folder / "metrics.json", *others]]
+    paths = [folder / "metrics.json", *others]
+    return {p.stem.removeprefix("metrics"): json.loads(p.read_text()) for p in paths}
 
 
 def volumes_of(measured: list[dict]) -> str:
@@ -73,12 +75,8 @@ def main() -> None:
     card = yaml.safe_load((HERE / "card.yaml").read_text(encoding="utf-8"))
     record = json.loads((args.folder / "export.json").read_text())
     measured = evaluations(args.folder)
-    card["description"] += training_note(record, measured)
-    card["metrics"] = [
-        m
-        for n, evaluation in enumerate(measured)
-        for m in metrics(evaluation, suffix=f"-{evaluation['size']}" if n else "")
-    ]
+    card["description"] += training_note(record, list(measured.values()))
+    card["metrics"] = [m for suffix, e in measured.items() for m in metrics(e, suffix)]
     tensors = args.folder / "test-tensors.npz"
     entry = register(
         "slicegan-nmc", args.version, args.folder / "slicegan-nmc.onnx", card, tensors,

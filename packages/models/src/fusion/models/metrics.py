@@ -47,12 +47,19 @@ def interface_density(labels: np.ndarray, phase: int, axis: int) -> float:
     >>> interface_density(stripes, 1, axis=0)
     0.0
     """
-    inside = labels == phase
-    lead = [slice(None)] * labels.ndim
-    trail = [slice(None)] * labels.ndim
-    lead[axis], trail[axis] = slice(1, None), slice(None, -1)
-    changes = inside[tuple(lead)] != inside[tuple(trail)]
+    first, second = _pairs_at(labels == phase, axis, 1)
+    changes = first != second
     return float(np.count_nonzero(changes)) / max(changes.size, 1)
+
+
+def _pairs_at(array: np.ndarray, axis: int, distance: int) -> tuple[np.ndarray, np.ndarray]:
+    """Views of ``array`` whose elements pair every position with the one ``distance`` further
+    along ``axis`` (no copies, no periodic wrap)."""
+    n = array.shape[axis]
+    first = [slice(None)] * array.ndim
+    second = [slice(None)] * array.ndim
+    first[axis], second[axis] = slice(0, n - distance), slice(distance, n)
+    return array[tuple(first)], array[tuple(second)]
 
 
 def two_point_correlation(
@@ -68,10 +75,7 @@ def two_point_correlation(
     n = labels.shape[axis]
     out = np.empty(min(max_distance, n))
     for r in range(out.size):
-        lead = [slice(None)] * labels.ndim
-        trail = [slice(None)] * labels.ndim
-        lead[axis], trail[axis] = slice(0, n - r), slice(r, n)
-        # views, not copies; pairs both inside counted exactly (the mean of 0/1 products)
-        pairs = np.logical_and(inside[tuple(lead)], inside[tuple(trail)])
-        out[r] = np.count_nonzero(pairs) / pairs.size
+        # pairs both inside counted exactly (the mean of the 0/1 products)
+        both = np.logical_and(*_pairs_at(inside, axis, r))
+        out[r] = np.count_nonzero(both) / both.size
     return out
