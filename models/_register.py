@@ -83,7 +83,7 @@ def gan_training_note(record: dict[str, Any], script: str) -> str:
     hours = (record.get("elapsed_s") or 0) / 3600
     return (
         f" Trained {record['iteration']:,} generator steps ({config['critic_iters']} critic "
-        f"iterations each, Adam lr {config['lr']}, WGAN-GP λ {config['gp_lambda']}) in "
+        f"iterations each, Adam lr {first_lr(record)}, WGAN-GP λ {config['gp_lambda']}) in "
         f"{hours:.1f} h on {threads_of(config)} of a 2-core AMD EPYC, no GPU ({script}, seed "
         f"{config['seed']}); exported weights: {record.get('weights', 'trained')}, BatchNorm "
         f"statistics {record.get('batchnorm_statistics', 'stored in the checkpoint')}."
@@ -92,11 +92,30 @@ def gan_training_note(record: dict[str, Any], script: str) -> str:
     )
 
 
-def warm_start_history(record: dict[str, Any]) -> str:
-    """Where a run was warm-started from a release (export.json's ``warm_start``), in words."""
+def first_lr(record: dict[str, Any]) -> float:
+    """The learning rate a run began with (a warm start may have lowered it since)."""
+    lr = record["train_config"]["lr"]
     start = record.get("warm_start")
-    if not start:
-        return ""
+    while start:
+        lr = start.get("lr_before", lr)
+        start = start.get("previous")
+    return lr
+
+
+def warm_start_history(record: dict[str, Any]) -> str:
+    """Where a run was warm-started from a release (export.json's ``warm_start``, which names the
+    release's own warm start as ``previous``), in words, oldest first."""
+    starts = []
+    start = record.get("warm_start")
+    while start:
+        starts.insert(0, start)
+        start = start.get("previous")
+    return "".join(warm_start_sentence(start) for start in starts)
+
+
+def warm_start_sentence(start: dict[str, Any]) -> str:
+    """One warm start (train.py --init-from) in words."""
+    lr, before = start.get("lr"), start.get("lr_before")
     return (
         f" Checkpoints were lost at {start['iteration']:,}: training went on from that release's "
         f"averaged generator ({Path(start['from']).parent.name}/{Path(start['from']).name}, sha256 "
@@ -108,6 +127,7 @@ def warm_start_history(record: dict[str, Any]) -> str:
             if start.get("frozen_batchnorm")
             else ""
         )
+        + (f" Adam's lr went from {before} to {lr} there." if lr is not None and lr != before else "")
     )
 
 

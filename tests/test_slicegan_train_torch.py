@@ -343,6 +343,25 @@ def test_a_frozen_batchnorm_run_trains_the_function_it_exports(
         train.standing_statistics(generator)
 
 
+def test_a_warm_start_may_lower_the_learning_rate_and_records_its_chain(
+    train, volume_file, release, tmp_path
+):
+    """A release may be fine-tuned at a lower lr: the optimisers run at it, the checkpoint
+    records the release's rate beside it, and the release's own warm start is kept as
+    ``previous`` so that a card can tell the whole history. A resume cannot change it."""
+    out = tmp_path / "fine"
+    run(train, volume_file, out, "--init-from", str(release), "--critic-warmup", "1",
+        "--lr", "2.5e-5", "--max-iters", "2")  # fmt: skip
+    _, meta = final(train, out)
+    start = meta["warm_start"]
+    assert meta["train_config"]["lr"] == start["lr"] == 2.5e-5
+    assert start["lr_before"] == 1e-4 and start["previous"] is None
+    assert all(g["lr"] == 2.5e-5 for g in meta["optG_param_groups"])
+    assert "Adam lr 2.5e-05 (the release trained at 0.0001)" in (out / "train.log").read_text()
+    with pytest.raises(SystemExit, match=r"cannot change .*'lr': \(2\.5e-05, 0\.0001\)"):
+        run(train, volume_file, out, "--lr", "1e-4", "--max-iters", "3")
+
+
 def test_batchnorm_is_not_frozen_or_thawed_on_resume(train, volume_file, tmp_path):
     run(train, volume_file, tmp_path, "--max-iters", "1")
     with pytest.raises(SystemExit, match=r"cannot change .*'frozen_batchnorm': \(False, True\)"):

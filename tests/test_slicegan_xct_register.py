@@ -105,6 +105,28 @@ def test_training_note_names_data_changes_and_a_warm_start():
     assert "lost" not in gan_training_note(record, "train.py")
 
 
+def test_training_note_tells_chained_warm_starts_oldest_first_and_a_lowered_lr():
+    sys.path.insert(0, str(FILE.parents[1]))
+    from _register import gan_training_note
+
+    first = {"iteration": 4518, "from": "models/slicegan-nmc/0.2.0/slicegan-nmc.onnx",
+             "sha256": "aaaaaaaaaaaaaaaa", "critic_warmup": 200, "frozen_batchnorm": True}
+    record = {
+        "iteration": 7000, "elapsed_s": 3600, "weights": "moving average",
+        "train_config": {"critic_iters": 5, "lr": 2.5e-5, "gp_lambda": 10.0, "seed": 1337},
+        "warm_start": {"iteration": 5736, "from": "models/slicegan-nmc/0.3.0/slicegan-nmc.onnx",
+                       "sha256": "bbbbbbbbbbbbbbbb", "critic_warmup": 200, "frozen_batchnorm": True,
+                       "lr_before": 1e-4, "lr": 2.5e-5, "previous": first},
+    }  # fmt: skip
+    note = gan_training_note(record, "train.py")
+    assert "Adam lr 0.0001," in note  # the rate the run began with
+    assert note.index("lost at 4,518") < note.index("lost at 5,736")
+    assert note.count("BatchNorm was frozen") == 2
+    assert note.endswith("Adam's lr went from 0.0001 to 2.5e-05 there.")
+    record["warm_start"]["lr"] = 1e-4  # unchanged: nothing to say
+    assert "lr went" not in gan_training_note(record, "train.py")
+
+
 def test_seeds_read_as_runs_and_the_fraction_carries_its_standard_error():
     sys.path.insert(0, str(FILE.parents[1]))
     from _register import gan_phase_metrics, seed_ranges

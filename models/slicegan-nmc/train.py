@@ -39,7 +39,9 @@ with the export.json beside it; warm_start.py): for when the checkpoints are gon
 iteration count, time and data changes carry on; the trained and the averaged generator start
 from the release's (averaged) weights; the critic and the optimiser states are new, and the critic
 trains alone for `critic_warmup` rounds before the generator moves. Checkpoints record the warm
-start (`warm_start`), and so do export.json and the card.
+start (`warm_start`, with the release's own as `previous`), and so do export.json and the card.
+A warm start may freeze BatchNorm (`--frozen-batchnorm`) and lower the learning rate (`--lr`) to
+fine-tune the release; nothing else of its settings may change.
 """
 
 from __future__ import annotations
@@ -160,7 +162,8 @@ LEGACY_DEFAULTS = {"crop_padding": 0, "transpose_crops": False}
 # (progress["data_changes"]) so that a model's card can say at which iteration its data changed
 DATA_CHANGEABLE = {"crop_padding", "transpose_crops"}
 # settings that may differ from the release's when a run is warm-started from it
-WARM_START_CHANGEABLE = {"frozen_batchnorm"}
+# (a lower learning rate fine-tunes a release rather than training it on at full speed)
+WARM_START_CHANGEABLE = {"frozen_batchnorm", "lr"}
 # settings that may differ between a checkpoint and the command line when resuming
 RUN_CONTROL = {
     "max_iters",
@@ -493,6 +496,9 @@ def main(argv: list[str] | None = None) -> None:
                 "sha256": _training.sha256(source),
                 "critic_warmup": cfg.critic_warmup,
                 "frozen_batchnorm": cfg.frozen_batchnorm,
+                "lr_before": release["train_config"].get("lr", cfg.lr),
+                "lr": cfg.lr,
+                "previous": release.get("warm_start"),  # the release's own warm start, if any
             },
             "warmup_left": cfg.critic_warmup,
         }
@@ -500,6 +506,11 @@ def main(argv: list[str] | None = None) -> None:
             f"warm start from {source} (iteration {release['iteration']}, the averaged generator; "
             f"new critic and optimiser states): the critic trains alone for {cfg.critic_warmup} "
             f"rounds of {cfg.critic_iters} iterations first"
+            + (
+                f"; Adam lr {cfg.lr} (the release trained at {progress['warm_start']['lr_before']})"
+                if cfg.lr != progress["warm_start"]["lr_before"]
+                else ""
+            )
         )
         note_data_changes(progress, changed, log)
     else:
