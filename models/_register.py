@@ -127,7 +127,11 @@ def warm_start_sentence(start: dict[str, Any]) -> str:
             if start.get("frozen_batchnorm")
             else ""
         )
-        + (f" Adam's lr went from {before} to {lr} there." if lr is not None and lr != before else "")
+        + (
+            f" Adam's lr went from {before} to {lr} there."
+            if lr is not None and lr != before
+            else ""
+        )
     )
 
 

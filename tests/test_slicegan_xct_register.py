@@ -109,8 +109,13 @@ def test_training_note_tells_chained_warm_starts_oldest_first_and_a_lowered_lr()
     sys.path.insert(0, str(FILE.parents[1]))
     from _register import gan_training_note
 
-    first = {"iteration": 4518, "from": "models/slicegan-nmc/0.2.0/slicegan-nmc.onnx",
-             "sha256": "aaaaaaaaaaaaaaaa", "critic_warmup": 200, "frozen_batchnorm": True}
+    first = {
+        "iteration": 4518,
+        "from": "models/slicegan-nmc/0.2.0/slicegan-nmc.onnx",
+        "sha256": "aaaaaaaaaaaaaaaa",
+        "critic_warmup": 200,
+        "frozen_batchnorm": True,
+    }
     record = {
         "iteration": 7000, "elapsed_s": 3600, "weights": "moving average",
         "train_config": {"critic_iters": 5, "lr": 2.5e-5, "gp_lambda": 10.0, "seed": 1337},
