@@ -386,9 +386,41 @@ def test_the_batchnorm_gap_is_measured_and_is_none_when_frozen(train, release):
     assert frozen["training"] == frozen["exported"] and frozen["nmc_paired_difference"] == 0.0
 
 
-def test_interface_density_counts_boundaries_per_step():
+def test_interface_density_counts_boundaries_per_step(
+    train,
+):  # train: models/slicegan-nmc on sys.path
     import batchnorm_gap
 
     labels = np.zeros((4, 4, 4), np.uint8)
     labels[:, :, 2:] = 1  # one boundary along the last axis, after 3 steps
     assert batchnorm_gap.interface_density(labels, 1) == pytest.approx((0 + 0 + 1 / 3) / 3)
+
+
+def test_each_eval_logs_the_sample_interfaces_against_the_critics_images(
+    train, volume_file, tmp_path
+):
+    """The eval volume's per-axis interface errors, recorded in the checkpoint and the log, are
+    those of the sample written beside it against the expectation from the training slices."""
+    run(train, volume_file, tmp_path, "--anisotropic", "--max-iters", "2", "--eval-every", "2",
+        "--eval-latent", "4")  # fmt: skip
+    recorded = np.array(final(train, tmp_path)[1]["last_eval"]["surface_rel_error"])
+    sample = tifffile.imread(tmp_path / "sample_latest.tif")
+    images = train.training_images(volume_file, 3, anisotropic=True)
+    expected = train.expected_interface_density(images, 3, transposed=False)
+    assert recorded.shape == (3, 3)
+    np.testing.assert_allclose(recorded, train.interface_errors(sample, expected), atol=5e-5)
+    worst = np.abs(recorded).max(axis=0)
+    line = next(x for x in (tmp_path / "train.log").read_text().splitlines() if "eval iter 2" in x)
+    assert f"worst axis {train.fmt(worst)}" in line
+
+
+def test_interface_errors_are_zero_for_a_volume_like_the_images(train):
+    x, y, z = np.indices((36, 30, 24))  # whole periods of the three phases along every axis
+    volume = ((x // 3 + y // 5 + z // 4) % 3).astype(np.uint8)
+    images = [volume[18], volume[:, 15], volume[:, :, 12]]
+    expected = train.expected_interface_density(images, 3, transposed=False)
+    np.testing.assert_allclose(train.interface_errors(volume, expected), 0.0, atol=1e-12)
+    doubled = np.repeat(volume, 2, axis=0)  # layers twice as thick along axis 0: half the density
+    errors = train.interface_errors(doubled, expected)
+    np.testing.assert_allclose(errors[1:], 0.0, atol=0.05)
+    assert (errors[0] < -0.4).all()

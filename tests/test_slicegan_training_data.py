@@ -185,3 +185,57 @@ def test_docstring_examples_hold(td):
     import doctest
 
     assert doctest.testmod(td).failed == 0
+
+
+def layers_along(axis: int, shape=(8, 10, 12), period: int = 4) -> np.ndarray:
+    """Two phases in layers: boundaries only along ``axis``, two per ``period`` voxels."""
+    position = np.indices(shape)[axis]
+    return ((position // (period // 2)) % 2).astype(np.uint8)
+
+
+def boundaries_per_pair(length: int, period: int = 4) -> float:
+    """Interface density of `layers_along` along its layered axis: boundaries at every
+    multiple of period/2 inside the axis, over its length − 1 neighbouring pairs."""
+    return len(range(period // 2, length, period // 2)) / (length - 1)
+
+
+def test_the_three_slices_predict_a_layered_volumes_interfaces_on_each_axis(td):
+    volume = layers_along(2)
+    images = [td.volume_slice(volume, axis, td.CENTRAL) for axis in range(3)]
+    expected = td.expected_interface_density(images, 2, transposed=False)
+    assert expected.shape == (3, 2)
+    np.testing.assert_allclose(expected[:2], 0.0)  # no boundary along axes 0 and 1
+    np.testing.assert_allclose(expected[2], boundaries_per_pair(12))  # both phases, axis 2
+
+
+def test_one_image_gives_each_volume_axis_the_image_axes_it_is_seen_along(td):
+    image = layers_along(1, shape=(10, 12))  # boundaries along its axis 1 only
+    stripes = boundaries_per_pair(12)
+    # untransposed: axis 0 is always the slice's first axis, axis 2 always its second, axis 1 both
+    fixed = td.expected_interface_density([image], 2, transposed=False)
+    np.testing.assert_allclose(fixed[:, 1], [0.0, stripes / 2, stripes])
+    # transposed crops show every axis both image axes
+    mixed = td.expected_interface_density([image], 2, transposed=True)
+    np.testing.assert_allclose(mixed[:, 1], [stripes / 2] * 3)
+
+
+def test_the_xct_volumes_central_slices_predict_its_per_axis_interfaces(td):
+    """The anisotropic form's three real slices show the calendered electrode's anisotropy: each
+    phase's interface density per axis within 6 % of the whole volume's, NMC's highest along
+    axis 2 (through the thickness)."""
+    from fusion.models.metrics import interface_density
+
+    volume = td.read_labels(XCT, 3)
+    images = td.training_images(XCT, 3, anisotropic=True)
+    expected = td.expected_interface_density(images, 3, transposed=False)
+    real = np.array([[interface_density(volume, p, a) for p in range(3)] for a in range(3)])
+    np.testing.assert_allclose(expected, real, rtol=0.06)
+    assert expected[2, 1] > 1.25 * expected[:2, 1].max()
+
+
+def test_interface_expectation_refuses_a_form_it_does_not_know(td):
+    image = layers_along(1, shape=(10, 12))
+    with pytest.raises(ValueError, match="isotropic form"):
+        td.expected_interface_density([image] * 3, 2, transposed=True)
+    with pytest.raises(ValueError, match="got 2"):
+        td.expected_interface_density([image] * 2, 2, transposed=False)

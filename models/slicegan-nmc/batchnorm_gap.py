@@ -27,14 +27,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model import Generator, SliceGANConfig, freeze_batchnorm, standing_statistics
+from training_data import fusion_metrics
 
 NMC = 1
 
 
 def interface_density(labels: np.ndarray, phase: int) -> float:
-    """Boundaries of ``phase`` crossed per voxel step, averaged over the three axes."""
-    inside = labels == phase
-    return float(np.mean([np.mean(np.diff(inside, axis=axis) != 0) for axis in range(inside.ndim)]))
+    """Boundaries of ``phase`` crossed per voxel step (`fusion.models.metrics`), averaged over
+    the axes."""
+    density = fusion_metrics().interface_density
+    return float(np.mean([density(labels, phase, axis) for axis in range(labels.ndim)]))
 
 
 def describe(volumes: list[np.ndarray], phases: int) -> dict:

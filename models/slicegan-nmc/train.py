@@ -84,7 +84,13 @@ from model import (
     slices_along,
     standing_statistics,
 )
-from training_data import CENTRAL, seen_fractions, training_images
+from training_data import (
+    CENTRAL,
+    expected_interface_density,
+    fusion_metrics,
+    seen_fractions,
+    training_images,
+)
 
 HERE = Path(__file__).resolve().parent
 FORMAT = "slicegan-nmc-checkpoint/1"
@@ -147,7 +153,7 @@ class TrainConfig:
     keep_last: int = 3  # most recent checkpoints kept
     keep_every: int = 1000  # also keep every checkpoint whose iteration is a multiple of this
     log_every: int = 10  # iterations between loss lines
-    eval_every: int = 100  # iterations between volume-fraction checks
+    eval_every: int = 100  # iterations between volume-fraction and interface checks
     eval_latent: int = 6  # latent edge of the eval volume (6 -> 128^3)
     # a new run may start from a released export (<version>/slicegan-nmc.onnx with its export.json)
     # instead of random weights: its settings, iteration count and time carry on (warm_start.py)
@@ -386,6 +392,16 @@ def note_data_changes(progress: dict, changed: dict[str, tuple], log) -> None:
         log(f"data settings changed at iteration {progress['iteration']}: {changed} (was, now)")
 
 
+def interface_errors(labels: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """(3, P): relative error of each phase's interface density along each axis of a generated
+    volume against ``expected`` (`training_data.expected_interface_density`)."""
+    density = fusion_metrics().interface_density
+    measured = np.array(
+        [[density(labels, p, axis) for p in range(expected.shape[1])] for axis in range(3)]
+    )
+    return measured / expected - 1.0
+
+
 def main(argv: list[str] | None = None) -> None:
     given = parse_args(argv)
     cfg = TrainConfig(**given)
@@ -437,6 +453,10 @@ def main(argv: list[str] | None = None) -> None:
         for image in images
     ]
     fractions = np.mean([s.fractions for s in samplers], axis=0)  # (P,)
+    # (3, P): each phase's interfaces per volume axis as the critics' real images show them
+    interfaces = expected_interface_density(
+        images, mcfg.n_phases, transposed=cfg.transpose_crops and not cfg.anisotropic
+    )
 
     # a warm start's generator is read back from its release; resuming loads weights below
     G = (
@@ -624,16 +644,20 @@ def main(argv: list[str] | None = None) -> None:
             labels = generate_labels(evaluated, cfg.eval_latent, seed=cfg.seed).numpy()  # (X, Y, Z)
             vf = np.bincount(labels.ravel(), minlength=mcfg.n_phases) / labels.size
             err = np.abs(vf - fractions)
+            surface_error = interface_errors(labels, interfaces)  # (3, P)
             progress["last_eval"] = {
                 "iteration": it,
                 "volume_fractions": [round(float(v), 4) for v in vf],
                 "abs_error": [round(float(v), 4) for v in err],
+                "surface_rel_error": [[round(float(v), 4) for v in row] for row in surface_error],
                 "edge": list(labels.shape),
             }
             tifffile.imwrite(out / "sample_latest.tif", labels)
             log(
                 f"eval iter {it} {labels.shape[0]}^3 vf pore/NMC/CBD {fmt(vf)} "
-                f"(image {fmt(fractions)}) max_abs_err {err.max():.4f}"
+                f"(image {fmt(fractions)}) max_abs_err {err.max():.4f}; surface rel. error "
+                f"per phase, worst axis {fmt(np.abs(surface_error).max(axis=0))} "
+                f"(axis {'/'.join(str(a) for a in np.abs(surface_error).argmax(axis=0))})"
             )
 
     checkpoint()

@@ -21,6 +21,8 @@ match too: an anisotropic structure keeps its orientation.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +148,44 @@ def seen_fractions(labels: np.ndarray, n_phases: int, size: int, padding: int) -
     )
     weights /= weights.sum()
     return np.array([weights[labels == p].sum() for p in range(n_phases)])
+
+
+@functools.cache
+def fusion_metrics():
+    """``fusion.models.metrics`` (NumPy only), loaded from its file: the training environment
+    does not install the project."""
+    path = Path(__file__).resolve().parents[2] / "packages/models/src/fusion/models/metrics.py"
+    spec = importlib.util.spec_from_file_location("fusion_models_metrics", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def expected_interface_density(
+    images: list[np.ndarray], n_phases: int, *, transposed: bool
+) -> np.ndarray:
+    """(3, P): per volume axis and phase, the interface density (`fusion.models.metrics`) the
+    critics' real images show along that axis; a generated volume should match it axis by axis.
+
+    Volume axis k is seen in the slices normal to the two other axes, as the in-plane axis that
+    `training_data`'s orientation convention gives it (for the slice normal to axis j, the other
+    two axes in order), so its expectation is the mean of those two in-plane densities. One
+    image (the isotropic form) stands for all three slice directions. With ``transposed`` crops
+    (isotropic form only) the critic sees each crop both ways round: every axis expects the mean
+    of the image's two axes.
+    """
+    density = fusion_metrics().interface_density
+    per_image = np.array(
+        [[[density(image, p, a) for p in range(n_phases)] for a in (0, 1)] for image in images]
+    )  # (images, in-plane axis, P)
+    if transposed:
+        if len(images) != 1:
+            raise ValueError("transposed crops apply to the isotropic form (one image) only")
+        return np.repeat(per_image[0].mean(axis=0, keepdims=True), 3, axis=0)
+    if len(images) not in (1, 3):
+        raise ValueError(f"expected one image or one per axis, got {len(images)}")
+    per_slice = per_image if len(images) == 3 else np.repeat(per_image, 3, axis=0)
+    # in the slice normal to axis j, volume axis k (≠ j) is in-plane axis k − (k > j)
+    return np.array(
+        [np.mean([per_slice[j, k - (k > j)] for j in range(3) if j != k], axis=0) for k in range(3)]
+    )
