@@ -424,3 +424,65 @@ def test_interface_errors_are_zero_for_a_volume_like_the_images(train):
     errors = train.interface_errors(doubled, expected)
     np.testing.assert_allclose(errors[1:], 0.0, atol=0.05)
     assert (errors[0] < -0.4).all()
+
+
+def test_axis_two_point_is_the_metrics_s2_of_one_hot_labels(train):
+    """On one-hot labels the differentiable S2 is the evaluation's (fusion.models.metrics)."""
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 3, (20, 18, 16)).astype(np.uint8)
+    labels[:, :9] = 1  # a large block so the curves are not flat
+    onehot = torch.from_numpy(np.stack([labels == p for p in range(3)]).astype(np.float64))
+    soft = train.axis_two_point(onehot[None], 7).numpy()  # (3, P, 7)
+    s2 = train.fusion_metrics().two_point_correlation
+    for axis in range(3):
+        for p in range(3):
+            np.testing.assert_allclose(soft[axis, p], s2(labels, p, axis, 8)[1:], atol=1e-12)
+
+
+def test_the_anisotropy_penalty_is_zero_for_alike_axes_and_pulls_them_together(train):
+    """Zero for a volume that is the same along every axis (symmetric under axis permutation);
+    positive for layers along one axis, and one gradient step makes that volume less anisotropic."""
+    x, y, z = np.indices((12, 12, 12))
+    alike = torch.from_numpy(((x % 4 < 2) ^ (y % 4 < 2) ^ (z % 4 < 2)).astype(np.float64))
+    alike = torch.stack([alike, 1 - alike])[None]  # (1, 2, 12, 12, 12): two phases
+    assert train.two_point_anisotropy(alike, 5).item() == pytest.approx(0.0, abs=1e-15)
+    layers = torch.from_numpy((x % 6 < 3).astype(np.float64))  # varies along axis 0 only
+    layers = torch.stack([layers, 1 - layers])[None].requires_grad_(True)
+    penalty = train.two_point_anisotropy(layers, 5)
+    assert penalty.item() > 1e-3
+    (grad,) = torch.autograd.grad(penalty, layers)
+    stepped = (layers - 0.05 * grad / grad.abs().max()).detach()  # a small step
+    assert train.two_point_anisotropy(stepped, 5).item() < penalty.item()
+
+
+def test_label_anisotropy_names_the_axis_that_differs(train):
+    x, y, z = np.indices((24, 24, 24))
+    volume = ((x // 3 + y // 3 + z // 3) % 3).astype(np.uint8)
+    np.testing.assert_allclose(train.label_anisotropy(volume, 3, 8), 0.0, atol=1e-12)
+    stretched = ((x // 3 + y // 6 + z // 3) % 3).astype(np.uint8)  # longer along axis 1
+    rms = train.label_anisotropy(stretched, 3, 8)
+    assert rms.shape == (3, 3) and (rms.argmax(axis=0) == 1).all() and rms.min() > 0.01
+
+
+def test_the_anisotropy_penalty_trains_logs_and_may_be_switched_on_at_resume(
+    train, volume_file, tmp_path
+):
+    run(train, volume_file, tmp_path, "--max-iters", "1")
+    run(train, volume_file, tmp_path, "--max-iters", "2", "--anisotropy-weight", "100",
+        "--anisotropy-shifts", "8", "--eval-every", "2", "--eval-latent", "4")  # fmt: skip
+    _, meta = final(train, tmp_path)
+    assert meta["train_config"]["anisotropy_weight"] == 100
+    assert meta["data_changes"] == [
+        {"iteration": 1, "anisotropy_weight": [0.0, 100.0], "anisotropy_shifts": [31, 8]}
+    ]
+    log = (tmp_path / "train.log").read_text().splitlines()
+    assert "S2 anisotropy" in next(x for x in log if x.split()[2:4] == ["iter", "2"])
+    sample = tifffile.imread(tmp_path / "sample_latest.tif")
+    np.testing.assert_allclose(
+        meta["last_eval"]["s2_anisotropy_rms"], train.label_anisotropy(sample, 3, 8), atol=5e-5
+    )
+
+
+def test_the_anisotropic_form_refuses_the_isotropy_penalty(train, volume_file, tmp_path):
+    with pytest.raises(SystemExit, match="isotropic form"):
+        run(train, volume_file, tmp_path, "--anisotropic", "--anisotropy-weight", "1")

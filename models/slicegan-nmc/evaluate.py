@@ -110,6 +110,12 @@ def compare(image: dict, volumes: list[dict]) -> dict:
             "fraction_seed_sd": float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else None,
             "surface_rel_per_axis": [float(abs(s / image["surface"][p] - 1)) for s in surface],
             "s2_rms_per_axis": [float(np.sqrt(np.mean((row - image["s2"][p]) ** 2))) for row in s2],
+            # how far each axis's mean curve is from the three axes' mean (an isotropic model: 0)
+            "s2_axis_offset_rms": [
+                float(np.sqrt(np.mean((row - s2.mean(axis=0)) ** 2))) for row in s2
+            ],
+            "s2_per_axis": [[round(float(v), 5) for v in row] for row in s2],
+            "s2_image": [round(float(v), 5) for v in image["s2"][p]],
         }
     return out
 
@@ -160,6 +166,11 @@ def main() -> None:
             f"| {name} | {r['fraction']:.3f} ({r['fraction_image']:.3f}) | {r['fraction_abs']:.3f} "
             f"| {sd} | {surf} | {s2} |"
         )
+    offsets = "; ".join(
+        f"{name} " + " / ".join(f"{v:.4f}" for v in r["s2_axis_offset_rms"])
+        for name, r in result.items()
+    )
+    print(f"S2 off the three axes' mean, RMS z/y/x: {offsets}")
     print(
         f"targets met: {ok}; {len(args.seeds)} seeds of {args.size}³ on {session.device} in {elapsed:.0f} s"
     )
