@@ -73,6 +73,8 @@ def test_real_and_generated_slices_share_one_orientation(train, volume_file, axi
     [
         (["--slice-axis", "1", "--slice-index", "40"], ["D"]),
         (["--anisotropic"], ["D0", "D1", "D2"]),
+        # the isotropy penalty's running mean is restored from the checkpoint
+        (["--anisotropy-weight", "1000", "--anisotropy-average", "0.5"], ["D"]),
     ],
 )
 def test_resumed_run_equals_an_uninterrupted_one(train, volume_file, tmp_path, mode, critics):
@@ -486,3 +488,21 @@ def test_the_anisotropy_penalty_trains_logs_and_may_be_switched_on_at_resume(
 def test_the_anisotropic_form_refuses_the_isotropy_penalty(train, volume_file, tmp_path):
     with pytest.raises(SystemExit, match="isotropic form"):
         run(train, volume_file, tmp_path, "--anisotropic", "--anisotropy-weight", "1")
+
+
+def test_the_running_mean_penalty_has_the_gradient_of_the_systematic_offsets(train):
+    """Fed one batch over and over, the running mean is that batch's offsets, and the
+    penalty's gradient is that of the batch's own squared offsets; it never changes the
+    running mean it used for this step."""
+    x = np.indices((12, 12, 12))[0]
+    layers = torch.from_numpy((x % 6 < 3).astype(np.float64))
+    layers = torch.stack([layers, 1 - layers])[None].requires_grad_(True)
+    penalty = train.AnisotropyPenalty(3.0, 5, decay=0.9)
+    expected = train.two_point_anisotropy(layers, 5)
+    (expected_grad,) = torch.autograd.grad(3.0 * expected, layers)
+    for _ in range(2):
+        loss, logged = penalty(layers)
+        (grad,) = torch.autograd.grad(loss, layers)
+        torch.testing.assert_close(grad, expected_grad)
+        assert logged == pytest.approx(expected.item())
+    assert penalty.average.shape == (3, 2, 5) and not penalty.average.requires_grad

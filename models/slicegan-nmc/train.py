@@ -135,6 +135,10 @@ class TrainConfig:
     # iso ground-truth model makes it its dense, tortuous axis. May be switched on when resuming
     anisotropy_weight: float = 0.0
     anisotropy_shifts: int = 31
+    # 0: penalise each batch's own offsets (squared), most of which is the batch's spread; > 0:
+    # penalise the generator's systematic offsets only, estimated by a running mean of the
+    # batches' offsets with this decay per step (AnisotropyPenalty)
+    anisotropy_average: float = 0.0
     # model (see model.SliceGANConfig); widths end with the phase count / with 1
     nz: int = 16
     gen_widths: tuple[int, ...] = (256, 128, 64, 32, 3)
@@ -175,7 +179,13 @@ LEGACY_DEFAULTS = {"crop_padding": 0, "transpose_crops": False}
 # data settings (and the isotropy penalty, which adds to what the generator is trained against)
 # that may be changed when resuming; each change is logged and kept in the checkpoint
 # (progress["data_changes"]) so that a model's card can say at which iteration its data changed
-DATA_CHANGEABLE = {"crop_padding", "transpose_crops", "anisotropy_weight", "anisotropy_shifts"}
+DATA_CHANGEABLE = {
+    "crop_padding",
+    "transpose_crops",
+    "anisotropy_weight",
+    "anisotropy_shifts",
+    "anisotropy_average",
+}
 # settings that may differ from the release's when a run is warm-started from it
 # (a lower learning rate fine-tunes a release rather than training it on at full speed)
 WARM_START_CHANGEABLE = {"frozen_batchnorm", "lr"}
@@ -295,6 +305,7 @@ def save_checkpoint(
     critic_opts: list[torch.optim.Optimizer],
     rng: np.random.Generator,
     progress: dict,
+    penalty: AnisotropyPenalty | None = None,
 ) -> Path:
     tensors = {f"G.{k}": v.contiguous() for k, v in G.state_dict().items()}
     tensors |= {f"E.{k}": v.contiguous() for k, v in G_ema.state_dict().items()}
@@ -314,6 +325,8 @@ def save_checkpoint(
         **progress,
     }
     tensors["rng.torch"] = torch.get_rng_state()
+    if penalty is not None and penalty.average is not None:
+        tensors["anisotropy.average"] = penalty.average.contiguous()
     path = out / f"ckpt_{progress['iteration']:07d}.safetensors"
     atomic_write(path, st_save(tensors, metadata={"meta": json.dumps(meta)}))
     summary = {k: meta[k] for k in ("format", "model_config", *progress)} | {"file": path.name}
@@ -357,13 +370,46 @@ def axis_two_point(volumes: torch.Tensor, max_shift: int) -> torch.Tensor:
     return torch.stack(per_axis)
 
 
+def axis_offsets(volumes: torch.Tensor, max_shift: int) -> torch.Tensor:
+    """(3, P, R): each axis's S2 (`axis_two_point`) minus the three axes' mean. The volume
+    fraction is the same along all three axes, so its fluctuation between batches cancels."""
+    s2 = axis_two_point(volumes, max_shift)
+    return s2 - s2.mean(dim=0)
+
+
 def two_point_anisotropy(volumes: torch.Tensor, max_shift: int) -> torch.Tensor:
-    """Mean squared difference between each axis's S2 (`axis_two_point`) and their mean over the
-    three axes: zero for a batch whose statistics are alike along every axis, as a volume
-    generated from one isotropic 2D image should be. The volume fraction is the same for all
-    three axes, so its fluctuation between batches cancels."""
-    s2 = axis_two_point(volumes, max_shift)  # (3, P, R)
-    return ((s2 - s2.mean(dim=0)) ** 2).mean()
+    """Mean squared `axis_offsets`: zero for a batch whose statistics are alike along every
+    axis, as a volume generated from one isotropic 2D image should be."""
+    return (axis_offsets(volumes, max_shift) ** 2).mean()
+
+
+class AnisotropyPenalty:
+    """The generator's isotropy penalty, ``weight`` × mean(offset²) of the axis offsets.
+
+    With ``decay`` 0 the offsets are the batch's own (`two_point_anisotropy`): a 2-volume batch
+    of 64³ differs between its axes by chance several times more than the generator does on
+    average, so most of that gradient asks each batch to be isotropic. With ``decay`` > 0 the
+    offsets' expectation E[o] is estimated by a running mean ``average`` of the batches' offsets
+    (decay per step, held in the checkpoints); the loss 2·mean(average · o_batch) then has the
+    gradient of mean(E[o]²), the systematic anisotropy alone, and what is logged is mean(average²).
+    """
+
+    def __init__(self, weight: float, shifts: int, decay: float):
+        self.weight, self.shifts, self.decay = weight, shifts, decay
+        self.average: torch.Tensor | None = None  # (3, P, R)
+
+    def __call__(self, volumes: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """(the loss to add, weighted; the penalty to log, unweighted) for a generated batch."""
+        offsets = axis_offsets(volumes, self.shifts)
+        if self.decay == 0:
+            penalty = (offsets**2).mean()
+            return self.weight * penalty, penalty.item()
+        if self.average is None:
+            self.average = offsets.detach().clone()
+        estimate = self.average  # of the steps before this one: independent of this batch
+        self.average = self.decay * estimate + (1 - self.decay) * offsets.detach()
+        loss = 2 * (estimate * offsets).mean()
+        return self.weight * loss, (estimate**2).mean().item()
 
 
 def label_anisotropy(labels: np.ndarray, n_phases: int, max_shift: int) -> np.ndarray:
@@ -530,6 +576,9 @@ def main(argv: list[str] | None = None) -> None:
     }
 
     log = setup_logging(out / "train.log", "slicegan-nmc")
+    penalty = AnisotropyPenalty(
+        cfg.anisotropy_weight, cfg.anisotropy_shifts, cfg.anisotropy_average
+    )
 
     if found is not None:
         path, tensors, meta = found
@@ -539,6 +588,10 @@ def main(argv: list[str] | None = None) -> None:
             D.load_state_dict(prefixed(tensors, name))
             unpack_optimizer(f"opt{name}", optD, tensors, meta[f"opt{name}_param_groups"])
         torch.set_rng_state(tensors["rng.torch"])
+        if cfg.anisotropy_average and "anisotropy.average" in tensors:
+            average = tensors["anisotropy.average"]
+            if average.shape[-1] == cfg.anisotropy_shifts:  # else it starts again
+                penalty.average = average.clone()
         rng.bit_generator.state = meta["numpy_rng"]
         progress = {k: meta.get(k, v) for k, v in progress.items()}
         average = prefixed(tensors, "E")
@@ -616,7 +669,9 @@ def main(argv: list[str] | None = None) -> None:
     def checkpoint() -> None:
         nonlocal last_ckpt
         progress["elapsed_s"] = elapsed0 + time.time() - session_start
-        save_checkpoint(out, cfg, mcfg, G, G_ema, critics, optG, critic_opts, rng, progress)
+        save_checkpoint(
+            out, cfg, mcfg, G, G_ema, critics, optG, critic_opts, rng, progress, penalty
+        )
         last_ckpt = time.time()
 
     G.train()
@@ -663,16 +718,12 @@ def main(argv: list[str] | None = None) -> None:
             D(random_slices(fake, axis, cfg.slices_per_axis)).mean()
             for axis, (_, D, _) in enumerate(per_axis)
         )
-        aniso = (
-            two_point_anisotropy(fake, cfg.anisotropy_shifts)
-            if cfg.anisotropy_weight
-            else torch.zeros(())
-        )
-        (g_loss + cfg.anisotropy_weight * aniso).backward()
+        aniso_loss, aniso = penalty(fake) if cfg.anisotropy_weight else (0.0, 0.0)
+        (g_loss + aniso_loss).backward()
         optG.step()
         update_average(G_ema, G, cfg.ema_decay)
         sums["g_loss"] += g_loss.item()
-        sums["aniso"] += aniso.item()
+        sums["aniso"] += aniso
         sums["n_g"] += 1
         progress["iteration"] += 1
         it = progress["iteration"]
@@ -689,7 +740,12 @@ def main(argv: list[str] | None = None) -> None:
                 f"g_loss {sums['g_loss'] / sums['n_g']:.4f} vf_train {fmt(train_vf)}"
                 + (
                     f" S2 anisotropy {sums['aniso'] / sums['n_g']:.2e} (x weight "
-                    f"{cfg.anisotropy_weight:g})"
+                    f"{cfg.anisotropy_weight:g}"
+                    + (
+                        f", running mean, decay {cfg.anisotropy_average:g})"
+                        if cfg.anisotropy_average
+                        else ", per batch)"
+                    )
                     if cfg.anisotropy_weight
                     else ""
                 )
