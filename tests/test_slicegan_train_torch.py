@@ -75,6 +75,7 @@ def test_real_and_generated_slices_share_one_orientation(train, volume_file, axi
         (["--anisotropic"], ["D0", "D1", "D2"]),
         # the isotropy penalty's running mean is restored from the checkpoint
         (["--anisotropy-weight", "1000", "--anisotropy-average", "0.5"], ["D"]),
+        (["--transpose-fakes"], ["D"]),
     ],
 )
 def test_resumed_run_equals_an_uninterrupted_one(train, volume_file, tmp_path, mode, critics):
@@ -171,6 +172,26 @@ def test_transposed_crops_make_the_image_axes_interchangeable(train):
 
     assert varying_along_rows(False) == 0.0
     assert abs(varying_along_rows(True) - 0.5) < 0.04
+
+
+def test_transposed_generated_slices_show_every_volume_axis_as_rows_and_columns(train):
+    """A volume varying along axis 2 only: its slices normal to axes 0 and 1 come out varying
+    along their columns only; transposed at random, about half vary along their rows. Each
+    slice is the untransposed one or its transpose, and gradients reach the volume."""
+    layers = torch.from_numpy(np.indices((16, 16, 16))[2] // 2 % 3)
+    volume = torch.nn.functional.one_hot(layers, 3).permute(3, 0, 1, 2)[None].double()
+    volume.requires_grad_(True)  # (1, 3, 16, 16, 16)
+    for axis in (0, 1):
+        plain = train.random_slices(volume, axis, 8)
+        assert not (plain[:, :, 1:] != plain[:, :, :-1]).any()  # constant along rows
+        torch.manual_seed(axis)
+        many = torch.cat([train.random_slices(volume, axis, 8, transpose=True) for _ in range(50)])
+        rows = (many[:, :, 1:] != many[:, :, :-1]).flatten(1).any(dim=1).double().mean()
+        assert abs(rows.item() - 0.5) < 0.1
+        for s in many[:16]:
+            assert any(torch.equal(s, p) or torch.equal(s, p.transpose(-1, -2)) for p in plain)
+    (grad,) = torch.autograd.grad(many.sum(), volume)
+    assert grad.abs().sum() > 0
 
 
 def test_the_anisotropic_form_never_transposes(train, volume_file, tmp_path):

@@ -123,6 +123,12 @@ class TrainConfig:
     # differ by 13-18 % between them), and without this the volume's axes take sides: the one
     # seen twice as crop rows matches the image's rows, the one seen twice as columns its columns
     transpose_crops: bool = True
+    # isotropic form only: transpose each generated slice with probability 1/2, as the real crops
+    # are. Slices come out as (rows, columns) in the order model.slices_along gives, so without
+    # it the critic sees volume axis 0 only as rows, axis 2 only as columns and axis 1 as both,
+    # and may hold the axes to different standards; with it every axis is seen both ways alike.
+    # Checkpoints from before this setting ran without it. May be switched on when resuming
+    transpose_fakes: bool = False
     # BatchNorm normalises by fixed running statistics in training as well (model.freeze_batchnorm):
     # the exported eval-mode generator is then the trained function itself. May be switched on
     # when warm-starting from a release (frozen at its standing statistics), not on resume
@@ -175,13 +181,14 @@ class TrainConfig:
 
 
 # settings that checkpoints written before they existed had at another value than today's default
-LEGACY_DEFAULTS = {"crop_padding": 0, "transpose_crops": False}
+LEGACY_DEFAULTS = {"crop_padding": 0, "transpose_crops": False, "transpose_fakes": False}
 # data settings (and the isotropy penalty, which adds to what the generator is trained against)
 # that may be changed when resuming; each change is logged and kept in the checkpoint
 # (progress["data_changes"]) so that a model's card can say at which iteration its data changed
 DATA_CHANGEABLE = {
     "crop_padding",
     "transpose_crops",
+    "transpose_fakes",
     "anisotropy_weight",
     "anisotropy_shifts",
     "anisotropy_average",
@@ -439,9 +446,17 @@ def update_average(average: torch.nn.Module, model: torch.nn.Module, decay: floa
             a.copy_(m)
 
 
-def random_slices(volumes: torch.Tensor, axis: int, n: int) -> torch.Tensor:
+def random_slices(
+    volumes: torch.Tensor, axis: int, n: int, transpose: bool = False
+) -> torch.Tensor:
+    """``n`` random slices of each volume normal to ``axis``, (B * n, P, 64, 64); with
+    ``transpose`` each is transposed with probability 1/2 (differentiably)."""
     index = torch.randperm(volumes.shape[axis + 2])[:n]
-    return slices_along(volumes, axis, index)  # (B * n, P, 64, 64)
+    slices = slices_along(volumes, axis, index)
+    if not transpose:
+        return slices
+    flip = torch.rand(slices.shape[0]) < 0.5
+    return torch.where(flip[:, None, None, None], slices.transpose(-1, -2), slices)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -650,7 +665,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{what} fractions pore/NMC/CBD = {fmt(sampler.fractions)}, seen by the critic "
             f"{fmt(sampler.seen)} (crop padding {cfg.crop_padding}, transposed crops "
             f"{'on' if sampler.transpose else 'off'}), "
-            f"{sampler.shape[0]}x{sampler.shape[1]} px, threads {cfg.threads}"
+            f"{sampler.shape[0]}x{sampler.shape[1]} px, transposed generated slices "
+            f"{'on' if cfg.transpose_fakes and not cfg.anisotropic else 'off'}, "
+            f"threads {cfg.threads}"
         )
 
     stop = {"signal": None}
@@ -662,6 +679,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, on_signal)
 
     lz, nz = mcfg.train_latent, mcfg.nz
+    transpose_fakes = cfg.transpose_fakes and not cfg.anisotropic
     session_start, session_iter0 = time.time(), progress["iteration"]
     elapsed0, last_ckpt = progress["elapsed_s"], time.time()
     sums = {"w_dist": 0.0, "gp": 0.0, "g_loss": 0.0, "aniso": 0.0, "n_d": 0, "n_g": 0}
@@ -686,7 +704,7 @@ def main(argv: list[str] | None = None) -> None:
                 fake = G(torch.randn(cfg.fake_volumes, nz, lz, lz, lz))  # (Bf, P, 64, 64, 64)
             for axis, (data, D, optD) in enumerate(per_axis):
                 real = data.sample(cfg.real_batch)  # (Nr, P, 64, 64)
-                fake_slices = random_slices(fake, axis, cfg.slices_per_axis)  # (Bf * n, P, 64, 64)
+                fake_slices = random_slices(fake, axis, cfg.slices_per_axis, transpose_fakes)
                 optD.zero_grad(set_to_none=True)
                 d_real, d_fake = D(real).mean(), D(fake_slices).mean()
                 k = min(cfg.gp_batch, real.shape[0], fake_slices.shape[0])
@@ -715,7 +733,7 @@ def main(argv: list[str] | None = None) -> None:
         optG.zero_grad(set_to_none=True)
         fake = G(torch.randn(cfg.gen_volumes, nz, lz, lz, lz))  # (Bg, P, 64, 64, 64)
         g_loss = -sum(
-            D(random_slices(fake, axis, cfg.slices_per_axis)).mean()
+            D(random_slices(fake, axis, cfg.slices_per_axis, transpose_fakes)).mean()
             for axis, (_, D, _) in enumerate(per_axis)
         )
         aniso_loss, aniso = penalty(fake) if cfg.anisotropy_weight else (0.0, 0.0)
