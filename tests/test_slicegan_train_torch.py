@@ -527,3 +527,22 @@ def test_the_running_mean_penalty_has_the_gradient_of_the_systematic_offsets(tra
         torch.testing.assert_close(grad, expected_grad)
         assert logged == pytest.approx(expected.item())
     assert penalty.average.shape == (3, 2, 5) and not penalty.average.requires_grad
+
+
+def test_the_axis_probe_finds_the_stretched_axis_and_needs_frozen_batchnorm(
+    train, volume_file, tmp_path
+):
+    spec = importlib.util.spec_from_file_location("slicegan_axis_probe", FOLDER / "axis_probe.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    x, y, z = np.indices((48, 48, 48))
+    stretched = ((x // 3 + y // 6 + z // 3) % 3).astype(np.uint8)  # longer along axis 1
+    offsets = probe.axis_offsets(stretched, 3)  # (3, P, 31)
+    assert offsets.shape == (3, 3, 31)
+    np.testing.assert_allclose(offsets.sum(axis=0), 0.0, atol=1e-12)
+    rms = np.sqrt((offsets**2).mean(axis=-1))
+    assert (rms.argmax(axis=0) == 1).all() and (offsets[1, :, 3] > 0).all()
+    run(train, volume_file, tmp_path, "--max-iters", "1")
+    path, _, _ = train.latest_checkpoint(tmp_path)
+    with pytest.raises(SystemExit, match="frozen-batchnorm"):
+        probe.averaged_generator(path)
