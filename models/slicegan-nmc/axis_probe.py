@@ -1,80 +1,48 @@
 """How far each axis's two-point correlation is from the three axes' mean, for checkpoints of a run.
 
-Usage (training environment: torch, safetensors)::
+Usage (training environment: torch, safetensors, onnx, onnxruntime; export.py loads)::
 
     .venv-train/bin/python models/slicegan-nmc/axis_probe.py models/slicegan-nmc/checkpoints/ckpt_0005736.safetensors \
         models/slicegan-nmc/checkpoints/ckpt_0005973.safetensors
 
-Each checkpoint's averaged generator (BatchNorm frozen, as a `--frozen-batchnorm` run trains
-and exports it) generates the same ``--volumes`` latents of ``--latent``³ (default six of 8³, i.e.
-192³ volumes). For every phase and axis the label volume's S2 along that axis (r = 1..31,
+Each checkpoint's averaged generator, as `export.py` would export it (`export.load_generator`:
+frozen BatchNorm as trained, else standing statistics), generates the same ``--volumes``
+latents of ``--latent``³ (default six of 8³, i.e. 192³ volumes). For every phase and axis the label volume's S2 along that axis (r = 1..31,
 `fusion.models.metrics`) minus the three axes' mean is averaged over the volumes; printed per
 checkpoint: its RMS (axis × phase) and NMC's offset along y at r = 16 with its standard error
 over the volumes. The latents are fixed, so two checkpoints are compared on the same volumes:
 a paired measure of a run's drift, for between `evaluate.py` runs (1 min, against 5 for 32 seeds
-of 256³). Only for checkpoints whose BatchNorm was frozen: others need standing statistics.
+of 256³).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model import Generator, SliceGANConfig, freeze_batchnorm
-from training_data import fusion_metrics
+from export import load_generator
+from training_data import label_axis_offsets
 
 NMC, Y, SHIFTS = 1, 1, 31
-
-
-def averaged_generator(path: Path) -> Generator:
-    """The checkpoint's moving-average generator with its BatchNorm frozen, in eval mode."""
-    with safe_open(str(path), "pt") as f:
-        meta = json.loads(f.metadata()["meta"])
-        if not meta["train_config"].get("frozen_batchnorm"):
-            sys.exit(
-                f"{path}: trained without --frozen-batchnorm; this probe needs frozen BatchNorm"
-            )
-        fields = SliceGANConfig.__dataclass_fields__
-        config = {
-            k: tuple(v) if isinstance(v, list) else v
-            for k, v in meta["model_config"].items()
-            if k in fields
-        }
-        generator = Generator(SliceGANConfig(**config))
-        names = f.keys()  # a safetensors file is not iterable itself
-        state = {k.removeprefix("E."): f.get_tensor(k) for k in names if k.startswith("E.")}
-    generator.load_state_dict(state)
-    freeze_batchnorm(generator)
-    return generator.eval()
-
-
-def axis_offsets(labels: np.ndarray, phases: int) -> np.ndarray:
-    """(3, P, 31): each axis's S2(r), r = 1..31, minus the three axes' mean."""
-    s2 = fusion_metrics().two_point_correlation
-    curves = np.array(
-        [[s2(labels, p, axis, SHIFTS + 1)[1:] for p in range(phases)] for axis in range(3)]
-    )
-    return curves - curves.mean(axis=0)
 
 
 @torch.no_grad()
 def probe(path: Path, volumes: int, latent: int, seed: int) -> np.ndarray:
     """(volumes, 3, P, 31) axis offsets of the checkpoint's volumes on the fixed latents."""
-    generator = averaged_generator(path)
+    generator, _, _ = load_generator(path)  # the moving average, BatchNorm as exported
     out = []
     for k in range(volumes):
         z = np.random.default_rng(seed + k).standard_normal(
             (1, generator.config.nz, latent, latent, latent)
         )
         probabilities = generator(torch.from_numpy(z.astype(np.float32)))[0]
-        out.append(axis_offsets(probabilities.argmax(0).numpy(), probabilities.shape[0]))
+        labels = probabilities.argmax(0).numpy()
+        out.append(label_axis_offsets(labels, probabilities.shape[0], SHIFTS))
     return np.array(out)
 
 

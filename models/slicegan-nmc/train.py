@@ -88,6 +88,7 @@ from training_data import (
     CENTRAL,
     expected_interface_density,
     fusion_metrics,
+    label_axis_offsets,
     seen_fractions,
     training_images,
 )
@@ -405,6 +406,10 @@ class AnisotropyPenalty:
         self.weight, self.shifts, self.decay = weight, shifts, decay
         self.average: torch.Tensor | None = None  # (3, P, R)
 
+    def __str__(self) -> str:
+        kind = f"running mean, decay {self.decay:g}" if self.decay else "per batch"
+        return f"x weight {self.weight:g}, {kind}"
+
     def __call__(self, volumes: torch.Tensor) -> tuple[torch.Tensor, float]:
         """(the loss to add, weighted; the penalty to log, unweighted) for a generated batch."""
         offsets = axis_offsets(volumes, self.shifts)
@@ -422,11 +427,7 @@ class AnisotropyPenalty:
 def label_anisotropy(labels: np.ndarray, n_phases: int, max_shift: int) -> np.ndarray:
     """(3, P): RMS over r = 1 .. max_shift of each axis's S2 minus the three axes' mean, for a
     generated label volume (the eval's measure of what `two_point_anisotropy` penalises)."""
-    s2 = fusion_metrics().two_point_correlation
-    curves = np.array(
-        [[s2(labels, p, axis, max_shift + 1)[1:] for p in range(n_phases)] for axis in range(3)]
-    )  # (3, P, R)
-    return np.sqrt(((curves - curves.mean(axis=0)) ** 2).mean(axis=-1))
+    return np.sqrt((label_axis_offsets(labels, n_phases, max_shift) ** 2).mean(axis=-1))
 
 
 def fmt(values) -> str:
@@ -659,6 +660,7 @@ def main(argv: list[str] | None = None) -> None:
         for generator in (G, G_ema):
             freeze_batchnorm(generator)
         log("BatchNorm frozen: trained with its running statistics, exported as trained")
+    transpose_fakes = cfg.transpose_fakes and not cfg.anisotropic
     for axis, sampler in enumerate(samplers):
         what = f"slice normal to axis {axis}" if cfg.anisotropic else "training-image"
         log(
@@ -666,7 +668,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{fmt(sampler.seen)} (crop padding {cfg.crop_padding}, transposed crops "
             f"{'on' if sampler.transpose else 'off'}), "
             f"{sampler.shape[0]}x{sampler.shape[1]} px, transposed generated slices "
-            f"{'on' if cfg.transpose_fakes and not cfg.anisotropic else 'off'}, "
+            f"{'on' if transpose_fakes else 'off'}, "
             f"threads {cfg.threads}"
         )
 
@@ -679,7 +681,6 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, on_signal)
 
     lz, nz = mcfg.train_latent, mcfg.nz
-    transpose_fakes = cfg.transpose_fakes and not cfg.anisotropic
     session_start, session_iter0 = time.time(), progress["iteration"]
     elapsed0, last_ckpt = progress["elapsed_s"], time.time()
     sums = {"w_dist": 0.0, "gp": 0.0, "g_loss": 0.0, "aniso": 0.0, "n_d": 0, "n_g": 0}
@@ -757,13 +758,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"W {sums['w_dist'] / sums['n_d']:.4f} gp {sums['gp'] / sums['n_d']:.4f} "
                 f"g_loss {sums['g_loss'] / sums['n_g']:.4f} vf_train {fmt(train_vf)}"
                 + (
-                    f" S2 anisotropy {sums['aniso'] / sums['n_g']:.2e} (x weight "
-                    f"{cfg.anisotropy_weight:g}"
-                    + (
-                        f", running mean, decay {cfg.anisotropy_average:g})"
-                        if cfg.anisotropy_average
-                        else ", per batch)"
-                    )
+                    f" S2 anisotropy {sums['aniso'] / sums['n_g']:.2e} ({penalty})"
                     if cfg.anisotropy_weight
                     else ""
                 )

@@ -161,6 +161,16 @@ def fusion_metrics():
     return module
 
 
+def label_axis_offsets(labels: np.ndarray, n_phases: int, max_shift: int) -> np.ndarray:
+    """(3, P, R): each axis's S2(r) of a label volume (`fusion.models.metrics`), r = 1 ..
+    max_shift, minus the three axes' mean; zero along every axis of an isotropic structure."""
+    s2 = fusion_metrics().two_point_correlation
+    curves = np.array(
+        [[s2(labels, p, axis, max_shift + 1)[1:] for p in range(n_phases)] for axis in range(3)]
+    )
+    return curves - curves.mean(axis=0)
+
+
 def expected_interface_density(
     images: list[np.ndarray], n_phases: int, *, transposed: bool
 ) -> np.ndarray:
