@@ -499,7 +499,7 @@ def test_the_anisotropy_penalty_trains_logs_and_may_be_switched_on_at_resume(
         {"iteration": 1, "anisotropy_weight": [0.0, 100.0], "anisotropy_shifts": [31, 8]}
     ]
     log = (tmp_path / "train.log").read_text().splitlines()
-    assert "S2 anisotropy" in next(x for x in log if x.split()[2:4] == ["iter", "2"])
+    assert "S2 penalty" in next(x for x in log if x.split()[2:4] == ["iter", "2"])
     sample = tifffile.imread(tmp_path / "sample_latest.tif")
     np.testing.assert_allclose(
         meta["last_eval"]["s2_anisotropy_rms"], train.label_anisotropy(sample, 3, 8), atol=5e-5
@@ -546,6 +546,63 @@ def test_the_axis_probe_finds_the_stretched_axis_and_reads_any_checkpoint(
     # a checkpoint trained without frozen BatchNorm is read as export.py exports it
     run(train, volume_file, tmp_path, "--max-iters", "1")
     path, _, _ = train.latest_checkpoint(tmp_path)
-    measured = probe.probe(path, volumes=2, latent=4, seed=0)  # (2, 3, P, 31) on 64³ volumes
-    assert measured.shape == (2, 3, 3, 31)
+    interfaces = np.full((3, 3), 0.1)
+    measured, surface = probe.probe(path, volumes=2, latent=4, seed=0, interfaces=interfaces)
+    assert measured.shape == (2, 3, 3, 31)  # on 64³ volumes
     np.testing.assert_allclose(measured.sum(axis=1), 0.0, atol=1e-12)
+    assert surface.shape == (3, 3) and (surface >= -1).all()  # relative to 0.1 per step
+
+
+def test_the_penalty_against_the_image_is_zero_for_its_s2_and_pulls_towards_it(train):
+    """Held to a reference, the penalty is zero for a batch with exactly those curves, positive
+    for another, and a gradient step brings the batch's curves closer to the reference; a
+    reference with another number of shifts is refused."""
+    x, y, _ = np.indices((12, 12, 12))
+    layers = torch.from_numpy((x % 6 < 3).astype(np.float64))
+    layers = torch.stack([layers, 1 - layers])[None]  # (1, 2, 12, 12, 12)
+    reference = train.axis_two_point(layers, 5)  # layers along axis 0, uniform along 1 and 2
+    penalty = train.AnisotropyPenalty(1.0, 5, decay=0.0, reference=reference)
+    assert penalty(layers)[1] == pytest.approx(0.0, abs=1e-15)
+    assert "image" in str(penalty)
+    other = torch.from_numpy((y % 6 < 3).astype(np.float64))  # the same layers along axis 1
+    other = torch.stack([other, 1 - other])[None].requires_grad_(True)
+    loss, logged = penalty(other)
+    assert logged > 1e-3 and train.two_point_anisotropy(other, 5).item() == pytest.approx(
+        train.two_point_anisotropy(layers, 5).item()
+    )  # as anisotropic as the reference: only the reference tells them apart
+    (grad,) = torch.autograd.grad(loss, other)
+    stepped = (other - 0.05 * grad / grad.abs().max()).detach()
+    assert penalty(stepped)[1] < logged
+    with pytest.raises(ValueError, match="7 shifts"):
+        train.AnisotropyPenalty(1.0, 5, decay=0.0, reference=train.axis_two_point(layers, 7))
+
+
+def test_the_penalty_against_the_image_trains_and_the_eval_logs_the_s2_error(
+    train, volume_file, tmp_path
+):
+    run(train, volume_file, tmp_path, "--max-iters", "2", "--slice-axis", "2",
+        "--anisotropy-weight", "100", "--anisotropy-shifts", "8", "--anisotropy-average", "0.9",
+        "--s2-reference", "image", "--eval-every", "2", "--eval-latent", "4")  # fmt: skip
+    _, meta = final(train, tmp_path)
+    assert meta["train_config"]["s2_reference"] == "image"
+    log = (tmp_path / "train.log").read_text()
+    assert "against the image's S2" in log and "S2 against the image, RMS per axis" in log
+    images = train.training_images(volume_file, 3, stride=1, slice_axis=2)
+    expected = train.expected_two_point(images, 3, 8, transposed=True)
+    sample = tifffile.imread(tmp_path / "sample_latest.tif")
+    error = np.sqrt(((train.label_two_point(sample, 3, 8) - expected) ** 2).mean(axis=-1))
+    np.testing.assert_allclose(meta["last_eval"]["s2_image_rms"], error, atol=5e-5)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--s2-reference", "slices"], "must be one of axes, image"),
+        (["--s2-reference", "image", "--no-transpose-crops"], "only with --transpose-crops"),
+    ],
+)
+def test_a_penalty_reference_the_critic_does_not_see_is_refused(
+    train, volume_file, tmp_path, extra, message
+):
+    with pytest.raises(SystemExit, match=message):
+        run(train, volume_file, tmp_path, "--slice-axis", "2", *extra)

@@ -219,6 +219,29 @@ def test_one_image_gives_each_volume_axis_the_image_axes_it_is_seen_along(td):
     np.testing.assert_allclose(mixed[:, 1], [stripes / 2] * 3)
 
 
+def test_one_image_gives_each_volume_axis_the_image_axes_two_point_correlation(td):
+    """S2 follows the same rule as the interface density: layers along the image's axis 1 are
+    uncorrelated beyond their period there, and constant (S2 = fraction) along its axis 0."""
+    image = layers_along(1, shape=(10, 12))
+    s2 = td.fusion_metrics().two_point_correlation
+    along_rows, along_columns = (s2(image, 1, a, 6)[1:] for a in (0, 1))
+    np.testing.assert_allclose(along_rows, 0.5)  # every column is constant
+    # 0011 0011 0011 along a row: pairs both in phase 1 over the row's 12 − r pairs
+    np.testing.assert_allclose(along_columns, [3 / 11, 0.0, 2 / 9, 4 / 8, 2 / 7], atol=1e-12)
+    fixed = td.expected_two_point([image], 2, 5, transposed=False)  # (3, P, 5)
+    assert fixed.shape == (3, 2, 5)
+    np.testing.assert_allclose(
+        fixed[:, 1], [along_rows, (along_rows + along_columns) / 2, along_columns]
+    )
+    mixed = td.expected_two_point([image], 2, 5, transposed=True)
+    np.testing.assert_allclose(mixed[:, 1], [(along_rows + along_columns) / 2] * 3)
+    # a label volume's own curves, per axis: the same layers stacked as a volume
+    volume = layers_along(2, shape=(6, 6, 12))
+    np.testing.assert_allclose(
+        td.label_two_point(volume, 2, 5)[:, 1], [[0.5] * 5, [0.5] * 5, along_columns]
+    )
+
+
 def test_the_xct_volumes_central_slices_predict_its_per_axis_interfaces(td):
     """The anisotropic form's three real slices show the calendered electrode's anisotropy: each
     phase's interface density per axis within 6 % of the whole volume's, NMC's highest along

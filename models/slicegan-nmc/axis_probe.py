@@ -10,7 +10,9 @@ frozen BatchNorm as trained, else standing statistics), generates the same ``--v
 latents of ``--latent``³ (default six of 8³, i.e. 192³ volumes). For every phase and axis the label volume's S2 along that axis (r = 1..31,
 `fusion.models.metrics`) minus the three axes' mean is averaged over the volumes; printed per
 checkpoint: its RMS (axis × phase) and NMC's offset along y at r = 16 with its standard error
-over the volumes. The latents are fixed, so two checkpoints are compared on the same volumes:
+over the volumes, then each axis's NMC interface density against the one the critic's real crops
+show (``--image`` at train.py's default stride, transposed crops: `expected_interface_density`),
+the number train.py's eval logs as "surface rel. error", here pooled over the volumes. The latents are fixed, so two checkpoints are compared on the same volumes:
 a paired measure of a run's drift, for between `evaluate.py` runs (1 min, against 5 for 32 seeds
 of 256³).
 """
@@ -26,16 +28,20 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from export import load_generator
-from training_data import label_axis_offsets
+from train import TrainConfig, interface_errors
+from training_data import expected_interface_density, label_axis_offsets, training_images
 
 NMC, Y, SHIFTS = 1, 1, 31
 
 
 @torch.no_grad()
-def probe(path: Path, volumes: int, latent: int, seed: int) -> np.ndarray:
-    """(volumes, 3, P, 31) axis offsets of the checkpoint's volumes on the fixed latents."""
+def probe(
+    path: Path, volumes: int, latent: int, seed: int, interfaces: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(volumes, 3, P, 31) axis offsets of the checkpoint's volumes on the fixed latents, and
+    (3, P) their interface densities' relative errors against ``interfaces``, averaged."""
     generator, _, _ = load_generator(path)  # the moving average, BatchNorm as exported
-    out = []
+    out, surface = [], []
     for k in range(volumes):
         z = np.random.default_rng(seed + k).standard_normal(
             (1, generator.config.nz, latent, latent, latent)
@@ -43,7 +49,8 @@ def probe(path: Path, volumes: int, latent: int, seed: int) -> np.ndarray:
         probabilities = generator(torch.from_numpy(z.astype(np.float32)))[0]
         labels = probabilities.argmax(0).numpy()
         out.append(label_axis_offsets(labels, probabilities.shape[0], SHIFTS))
-    return np.array(out)
+        surface.append(interface_errors(labels, interfaces))
+    return np.array(out), np.mean(surface, axis=0)
 
 
 def main() -> None:
@@ -53,10 +60,13 @@ def main() -> None:
     parser.add_argument("--latent", type=int, default=8, help="latent edge (8: 192³ volumes)")
     parser.add_argument("--seed", type=int, default=100, help="first latent's seed")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--image", default=TrainConfig.image, help="the training image")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    images = training_images(args.image, 3, stride=TrainConfig.image_stride)
+    interfaces = expected_interface_density(images, 3, transposed=True)
     for path in args.checkpoints:
-        offsets = probe(path, args.volumes, args.latent, args.seed)
+        offsets, surface = probe(path, args.volumes, args.latent, args.seed, interfaces)
         mean = offsets.mean(axis=0)
         rms = np.sqrt((mean**2).mean(axis=-1))  # (3, P)
         at16 = offsets[:, Y, NMC, 15]
@@ -64,7 +74,8 @@ def main() -> None:
         rows = "; ".join(f"axis {a}: " + " / ".join(f"{v:.4f}" for v in rms[a]) for a in range(3))
         print(
             f"{path.name}: offset RMS per phase ({rows}); NMC along y at r = 16: "
-            f"{at16.mean():+.4f} ± {error:.4f}"
+            f"{at16.mean():+.4f} ± {error:.4f}; NMC interface error z / y / x: "
+            + " / ".join(f"{100 * v:+.1f} %" for v in surface[:, NMC])
         )
 
 

@@ -87,8 +87,10 @@ from model import (
 from training_data import (
     CENTRAL,
     expected_interface_density,
+    expected_two_point,
     fusion_metrics,
     label_axis_offsets,
+    label_two_point,
     seen_fractions,
     training_images,
 )
@@ -146,6 +148,11 @@ class TrainConfig:
     # penalise the generator's systematic offsets only, estimated by a running mean of the
     # batches' offsets with this decay per step (AnisotropyPenalty)
     anisotropy_average: float = 0.0
+    # what the penalty holds each axis's S2 to: "axes", the three axes' mean (an isotropy penalty,
+    # blind to what the axes share), or "image", the training image's S2 as the critic sees it
+    # (its two axes' mean, which transpose_crops requires): a descriptor loss on each axis, which
+    # also holds the interface density (S2 at r = 1) and the fractions. May be changed on resume
+    s2_reference: str = "axes"
     # model (see model.SliceGANConfig); widths end with the phase count / with 1
     nz: int = 16
     gen_widths: tuple[int, ...] = (256, 128, 64, 32, 3)
@@ -193,6 +200,7 @@ DATA_CHANGEABLE = {
     "anisotropy_weight",
     "anisotropy_shifts",
     "anisotropy_average",
+    "s2_reference",
 }
 # settings that may differ from the release's when a run is warm-started from it
 # (a lower learning rate fine-tunes a release rather than training it on at full speed)
@@ -391,8 +399,13 @@ def two_point_anisotropy(volumes: torch.Tensor, max_shift: int) -> torch.Tensor:
     return (axis_offsets(volumes, max_shift) ** 2).mean()
 
 
+S2_REFERENCES = ("axes", "image")
+
+
 class AnisotropyPenalty:
-    """The generator's isotropy penalty, ``weight`` × mean(offset²) of the axis offsets.
+    """The generator's isotropy penalty, ``weight`` × mean(offset²) of the axis offsets: each
+    axis's S2 minus the three axes' mean (`axis_offsets`) or, given a ``reference`` (3, P, R),
+    minus that (the training image's S2: a descriptor loss rather than an isotropy penalty).
 
     With ``decay`` 0 the offsets are the batch's own (`two_point_anisotropy`): a 2-volume batch
     of 64³ differs between its axes by chance several times more than the generator does on
@@ -402,17 +415,26 @@ class AnisotropyPenalty:
     gradient of mean(E[o]²), the systematic anisotropy alone, and what is logged is mean(average²).
     """
 
-    def __init__(self, weight: float, shifts: int, decay: float):
+    def __init__(
+        self, weight: float, shifts: int, decay: float, reference: torch.Tensor | None = None
+    ):
         self.weight, self.shifts, self.decay = weight, shifts, decay
+        if reference is not None and reference.shape[-1] != shifts:
+            raise ValueError(f"reference S2 has {reference.shape[-1]} shifts, the penalty {shifts}")
+        self.reference = reference
         self.average: torch.Tensor | None = None  # (3, P, R)
 
     def __str__(self) -> str:
         kind = f"running mean, decay {self.decay:g}" if self.decay else "per batch"
-        return f"x weight {self.weight:g}, {kind}"
+        against = "the image's S2" if self.reference is not None else "the axes' mean"
+        return f"x weight {self.weight:g}, {kind}, against {against}"
 
     def __call__(self, volumes: torch.Tensor) -> tuple[torch.Tensor, float]:
         """(the loss to add, weighted; the penalty to log, unweighted) for a generated batch."""
-        offsets = axis_offsets(volumes, self.shifts)
+        if self.reference is None:
+            offsets = axis_offsets(volumes, self.shifts)
+        else:
+            offsets = axis_two_point(volumes, self.shifts) - self.reference
         if self.decay == 0:
             penalty = (offsets**2).mean()
             return self.weight * penalty, penalty.item()
@@ -536,6 +558,15 @@ def main(argv: list[str] | None = None) -> None:
             "--anisotropy-weight is for the isotropic form: the anisotropic form's axes are "
             "meant to differ (each has its own real image and critic)"
         )
+    if cfg.s2_reference not in S2_REFERENCES:
+        sys.exit(
+            f"--s2-reference must be one of {', '.join(S2_REFERENCES)}, got {cfg.s2_reference!r}"
+        )
+    if cfg.s2_reference == "image" and not cfg.transpose_crops:
+        sys.exit(
+            "--s2-reference image holds every axis to the mean of the image's two axes, which is "
+            "what the critic sees only with --transpose-crops"
+        )
     torch.set_num_threads(cfg.threads)
     with contextlib.suppress(RuntimeError):  # already set in this process
         torch.set_num_interop_threads(1)
@@ -592,8 +623,17 @@ def main(argv: list[str] | None = None) -> None:
     }
 
     log = setup_logging(out / "train.log", "slicegan-nmc")
+    # (3, P, R): each phase's S2 per volume axis as the critics' real images show it
+    image_s2 = expected_two_point(
+        images,
+        mcfg.n_phases,
+        cfg.anisotropy_shifts,
+        transposed=cfg.transpose_crops and not cfg.anisotropic,
+    )
+    # the penalty's reference, when it holds the axes to the image's S2
+    reference = torch.from_numpy(image_s2).float() if cfg.s2_reference == "image" else None
     penalty = AnisotropyPenalty(
-        cfg.anisotropy_weight, cfg.anisotropy_shifts, cfg.anisotropy_average
+        cfg.anisotropy_weight, cfg.anisotropy_shifts, cfg.anisotropy_average, reference
     )
 
     if found is not None:
@@ -604,7 +644,11 @@ def main(argv: list[str] | None = None) -> None:
             D.load_state_dict(prefixed(tensors, name))
             unpack_optimizer(f"opt{name}", optD, tensors, meta[f"opt{name}_param_groups"])
         torch.set_rng_state(tensors["rng.torch"])
-        if cfg.anisotropy_average and "anisotropy.average" in tensors:
+        if (
+            cfg.anisotropy_average
+            and "anisotropy.average" in tensors
+            and "s2_reference" not in changed  # offsets from another reference: start again
+        ):
             average = tensors["anisotropy.average"]
             if average.shape[-1] == cfg.anisotropy_shifts:  # else it starts again
                 penalty.average = average.clone()
@@ -758,7 +802,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"W {sums['w_dist'] / sums['n_d']:.4f} gp {sums['gp'] / sums['n_d']:.4f} "
                 f"g_loss {sums['g_loss'] / sums['n_g']:.4f} vf_train {fmt(train_vf)}"
                 + (
-                    f" S2 anisotropy {sums['aniso'] / sums['n_g']:.2e} ({penalty})"
+                    f" S2 penalty {sums['aniso'] / sums['n_g']:.2e} ({penalty})"
                     if cfg.anisotropy_weight
                     else ""
                 )
@@ -774,12 +818,18 @@ def main(argv: list[str] | None = None) -> None:
             err = np.abs(vf - fractions)
             surface_error = interface_errors(labels, interfaces)  # (3, P)
             anisotropy = label_anisotropy(labels, mcfg.n_phases, cfg.anisotropy_shifts)  # (3, P)
+            s2_error = np.sqrt(
+                (
+                    (label_two_point(labels, mcfg.n_phases, cfg.anisotropy_shifts) - image_s2) ** 2
+                ).mean(axis=-1)
+            )  # (3, P): RMS over r = 1 .. anisotropy_shifts against the image
             progress["last_eval"] = {
                 "iteration": it,
                 "volume_fractions": [round(float(v), 4) for v in vf],
                 "abs_error": [round(float(v), 4) for v in err],
                 "surface_rel_error": [[round(float(v), 4) for v in row] for row in surface_error],
                 "s2_anisotropy_rms": [[round(float(v), 4) for v in row] for row in anisotropy],
+                "s2_image_rms": [[round(float(v), 4) for v in row] for row in s2_error],
                 "edge": list(labels.shape),
             }
             tifffile.imwrite(out / "sample_latest.tif", labels)
@@ -789,7 +839,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"per phase, worst axis {fmt(np.abs(surface_error).max(axis=0))} "
                 f"(axis {'/'.join(str(a) for a in np.abs(surface_error).argmax(axis=0))}); "
                 f"S2 off the axes' mean, RMS per phase, worst axis {fmt(anisotropy.max(axis=0))} "
-                f"(axis {'/'.join(str(a) for a in anisotropy.argmax(axis=0))})"
+                f"(axis {'/'.join(str(a) for a in anisotropy.argmax(axis=0))}); "
+                f"S2 against the image, RMS per axis z/y/x: NMC {fmt(s2_error[:, 1])}"
             )
 
     checkpoint()

@@ -161,13 +161,18 @@ def fusion_metrics():
     return module
 
 
-def label_axis_offsets(labels: np.ndarray, n_phases: int, max_shift: int) -> np.ndarray:
-    """(3, P, R): each axis's S2(r) of a label volume (`fusion.models.metrics`), r = 1 ..
-    max_shift, minus the three axes' mean; zero along every axis of an isotropic structure."""
+def label_two_point(labels: np.ndarray, n_phases: int, max_shift: int) -> np.ndarray:
+    """(3, P, R): each axis's S2(r) of a label volume (`fusion.models.metrics`), r = 1 .. max_shift."""
     s2 = fusion_metrics().two_point_correlation
-    curves = np.array(
+    return np.array(
         [[s2(labels, p, axis, max_shift + 1)[1:] for p in range(n_phases)] for axis in range(3)]
     )
+
+
+def label_axis_offsets(labels: np.ndarray, n_phases: int, max_shift: int) -> np.ndarray:
+    """(3, P, R): each axis's S2(r) of a label volume (`label_two_point`) minus the three axes'
+    mean; zero along every axis of an isotropic structure."""
+    curves = label_two_point(labels, n_phases, max_shift)
     return curves - curves.mean(axis=0)
 
 
@@ -185,9 +190,32 @@ def expected_interface_density(
     of the image's two axes.
     """
     density = fusion_metrics().interface_density
+    return expected_per_axis(
+        images, lambda image, p, a: density(image, p, a), n_phases, transposed=transposed
+    )
+
+
+def expected_two_point(
+    images: list[np.ndarray], n_phases: int, max_shift: int, *, transposed: bool
+) -> np.ndarray:
+    """(3, P, R): per volume axis and phase, the two-point correlation S2(r), r = 1 ..
+    max_shift (`fusion.models.metrics`), that the critics' real images show along that axis, by
+    the rule of `expected_interface_density`."""
+    s2 = fusion_metrics().two_point_correlation
+    return expected_per_axis(
+        images,
+        lambda image, p, a: s2(image, p, a, max_shift + 1)[1:],
+        n_phases,
+        transposed=transposed,
+    )
+
+
+def expected_per_axis(images, statistic, n_phases: int, *, transposed: bool) -> np.ndarray:
+    """(3, P, ...): ``statistic(image, phase, in-plane axis)`` of the real images as each volume
+    axis sees it (the rule is `expected_interface_density`'s)."""
     per_image = np.array(
-        [[[density(image, p, a) for p in range(n_phases)] for a in (0, 1)] for image in images]
-    )  # (images, in-plane axis, P)
+        [[[statistic(image, p, a) for p in range(n_phases)] for a in (0, 1)] for image in images]
+    )  # (images, in-plane axis, P, ...)
     if transposed:
         if len(images) != 1:
             raise ValueError("transposed crops apply to the isotropic form (one image) only")
