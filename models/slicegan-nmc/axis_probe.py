@@ -7,14 +7,18 @@ Usage (training environment: torch, safetensors, onnx, onnxruntime; export.py lo
 
 Each checkpoint's averaged generator, as `export.py` would export it (`export.load_generator`:
 frozen BatchNorm as trained, else standing statistics), generates the same ``--volumes``
-latents of ``--latent``³ (default six of 8³, i.e. 192³ volumes). For every phase and axis the label volume's S2 along that axis (r = 1..31,
-`fusion.models.metrics`) minus the three axes' mean is averaged over the volumes; printed per
-checkpoint: its RMS (axis × phase) and NMC's offset along y at r = 16 with its standard error
-over the volumes, then each axis's NMC interface density against the one the critic's real crops
-show (``--image`` at train.py's default stride, transposed crops: `expected_interface_density`),
-the number train.py's eval logs as "surface rel. error", here pooled over the volumes. The latents are fixed, so two checkpoints are compared on the same volumes:
-a paired measure of a run's drift, for between `evaluate.py` runs (1 min, against 5 for 32 seeds
-of 256³).
+latents of ``--latent``³ (default six of 8³, i.e. 192³ volumes), and each axis's S2 (r = 1..31,
+`fusion.models.metrics`) is averaged over them. Printed per checkpoint:
+
+- each axis's S2 minus the three axes' mean, its RMS (axis × phase), and NMC's offset along y at
+  r = 16 with its standard error over the volumes;
+- each axis's NMC interface density against the one the critic's real crops show (``--image``
+  at train.py's default stride, transposed crops: `expected_interface_density`), the number
+  train.py's eval logs as "surface rel. error", pooled over the volumes;
+- each axis's NMC S2 RMS against the image's (noisy: the volumes' NMC fractions differ).
+
+The latents are fixed, so two checkpoints are compared on the same volumes: a paired measure of
+a run's drift, for between `evaluate.py` runs (1 min, against 5 for 32 seeds of 256³).
 """
 
 from __future__ import annotations
@@ -29,7 +33,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from export import load_generator
 from train import TrainConfig, interface_errors
-from training_data import expected_interface_density, label_axis_offsets, training_images
+from training_data import (
+    expected_interface_density,
+    expected_two_point,
+    label_two_point,
+    training_images,
+)
 
 NMC, Y, SHIFTS = 1, 1, 31
 
@@ -38,8 +47,9 @@ NMC, Y, SHIFTS = 1, 1, 31
 def probe(
     path: Path, volumes: int, latent: int, seed: int, interfaces: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(volumes, 3, P, 31) axis offsets of the checkpoint's volumes on the fixed latents, and
-    (3, P) their interface densities' relative errors against ``interfaces``, averaged."""
+    """(volumes, 3, P, 31) S2 curves along each axis of the checkpoint's volumes on the fixed
+    latents, and (3, P) their interface densities' relative errors against ``interfaces``,
+    averaged."""
     generator, _, _ = load_generator(path)  # the moving average, BatchNorm as exported
     out, surface = [], []
     for k in range(volumes):
@@ -48,7 +58,7 @@ def probe(
         )
         probabilities = generator(torch.from_numpy(z.astype(np.float32)))[0]
         labels = probabilities.argmax(0).numpy()
-        out.append(label_axis_offsets(labels, probabilities.shape[0], SHIFTS))
+        out.append(label_two_point(labels, probabilities.shape[0], SHIFTS))
         surface.append(interface_errors(labels, interfaces))
     return np.array(out), np.mean(surface, axis=0)
 
@@ -65,8 +75,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     images = training_images(args.image, 3, stride=TrainConfig.image_stride)
     interfaces = expected_interface_density(images, 3, transposed=True)
+    image_s2 = expected_two_point(images, 3, SHIFTS, transposed=True)[0, NMC]  # (31,)
     for path in args.checkpoints:
-        offsets, surface = probe(path, args.volumes, args.latent, args.seed, interfaces)
+        curves, surface = probe(path, args.volumes, args.latent, args.seed, interfaces)
+        offsets = curves - curves.mean(axis=1, keepdims=True)  # each axis minus the axes' mean
+        against_image = np.sqrt(((curves[:, :, NMC].mean(axis=0) - image_s2) ** 2).mean(axis=-1))
         mean = offsets.mean(axis=0)
         rms = np.sqrt((mean**2).mean(axis=-1))  # (3, P)
         at16 = offsets[:, Y, NMC, 15]
@@ -76,6 +89,8 @@ def main() -> None:
             f"{path.name}: offset RMS per phase ({rows}); NMC along y at r = 16: "
             f"{at16.mean():+.4f} ± {error:.4f}; NMC interface error z / y / x: "
             + " / ".join(f"{100 * v:+.1f} %" for v in surface[:, NMC])
+            + "; NMC S2 RMS against the image z / y / x: "
+            + " / ".join(f"{v:.4f}" for v in against_image)
         )
 
 
