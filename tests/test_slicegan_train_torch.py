@@ -606,3 +606,56 @@ def test_a_penalty_reference_the_critic_does_not_see_is_refused(
 ):
     with pytest.raises(SystemExit, match=message):
         run(train, volume_file, tmp_path, "--slice-axis", "2", *extra)
+
+
+def test_axis_interface_density_reads_the_labels_and_passes_the_probabilities_gradient(train):
+    """Its value is the metrics' interface density of the argmax labels, whatever the
+    probabilities' sharpness; its gradient reaches the probabilities as the labels' would."""
+    rng = np.random.default_rng(4)
+    logits = torch.from_numpy(rng.standard_normal((2, 3, 10, 9, 8))).requires_grad_(True)
+    probabilities = torch.softmax(logits, dim=1)
+    density = train.axis_interface_density(probabilities)  # (3, P)
+    labels = probabilities.argmax(1).numpy()
+    metric = train.fusion_metrics().interface_density
+    for axis in range(3):
+        for p in range(3):
+            expected = np.mean([metric(labels[b], p, axis) for b in range(2)])
+            assert density[axis, p].item() == pytest.approx(expected, abs=1e-12)
+    (grad,) = torch.autograd.grad(density[1, 0], logits, retain_graph=True)
+    onehot = torch.from_numpy(np.stack([labels == p for p in range(3)], axis=1).astype(np.float64))
+    onehot.requires_grad_(True)
+    a, b = onehot[:, :, :, :-1], onehot[:, :, :, 1:]  # pairs along axis 1
+    (at_labels,) = torch.autograd.grad((a + b - 2 * a * b).mean(dim=(0, 2, 3, 4))[0], onehot)
+    (expected_grad,) = torch.autograd.grad(probabilities, logits, grad_outputs=at_labels)
+    torch.testing.assert_close(grad, expected_grad)
+    assert grad.abs().max() > 0
+
+
+def test_the_interface_penalty_is_the_relative_error_against_the_images(train):
+    x = np.indices((12, 12, 12))[0]
+    layers = torch.from_numpy((x % 6 < 3).astype(np.float64))
+    layers = torch.stack([layers, 1 - layers])[None]  # boundaries along axis 0 only
+    density = train.axis_interface_density(layers)
+    np.testing.assert_allclose(density[0].numpy(), 3 / 11)  # 3 boundaries over 11 pairs
+    np.testing.assert_allclose(density[1:].numpy(), 0.0)
+    reference = torch.full((3, 2), 3 / 11 / 2)  # the batch has twice the interfaces along 0
+    penalty = train.InterfacePenalty(1.0, decay=0.0, reference=reference)
+    np.testing.assert_allclose(penalty.offsets(layers).numpy(), [[1, 1], [-1, -1], [-1, -1]])
+    assert penalty(layers)[1] == pytest.approx(1.0)
+    assert "relative to the image's" in str(penalty) and penalty.offsets_length == 2
+
+
+def test_the_interface_penalty_trains_keeps_its_running_mean_and_may_be_switched_on_at_resume(
+    train, volume_file, tmp_path
+):
+    run(train, volume_file, tmp_path, "--max-iters", "1")
+    run(train, volume_file, tmp_path, "--max-iters", "2", "--interface-weight", "10",
+        "--anisotropy-average", "0.9")  # fmt: skip
+    tensors, meta = final(train, tmp_path)
+    assert meta["data_changes"] == [
+        {"iteration": 1, "anisotropy_average": [0.0, 0.9], "interface_weight": [0.0, 10.0]}
+    ]
+    assert tensors["interface.average"].shape == (3, 3) and "anisotropy.average" not in tensors
+    log = (tmp_path / "train.log").read_text().splitlines()
+    line = next(x for x in log if x.split()[2:4] == ["iter", "2"])
+    assert "interface penalty" in line and "S2 penalty" not in line

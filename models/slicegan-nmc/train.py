@@ -153,6 +153,11 @@ class TrainConfig:
     # (its two axes' mean, which transpose_crops requires): a descriptor loss on each axis, which
     # also holds the interface density (S2 at r = 1) and the fractions. May be changed on resume
     s2_reference: str = "axes"
+    # weight of a generator penalty on each axis's interface density relative to the one the
+    # critics' real images show (InterfacePenalty; running mean with anisotropy_average's decay),
+    # 0 = off. Continuations of 0.3.0 drift NMC's interfaces 10-20 % too dense, and an S2 penalty
+    # weighs them at one shift in 31. May be switched on when resuming
+    interface_weight: float = 0.0
     # model (see model.SliceGANConfig); widths end with the phase count / with 1
     nz: int = 16
     gen_widths: tuple[int, ...] = (256, 128, 64, 32, 3)
@@ -201,6 +206,7 @@ DATA_CHANGEABLE = {
     "anisotropy_shifts",
     "anisotropy_average",
     "s2_reference",
+    "interface_weight",
 }
 # settings that may differ from the release's when a run is warm-started from it
 # (a lower learning rate fine-tunes a release rather than training it on at full speed)
@@ -321,7 +327,7 @@ def save_checkpoint(
     critic_opts: list[torch.optim.Optimizer],
     rng: np.random.Generator,
     progress: dict,
-    penalty: AnisotropyPenalty | None = None,
+    penalties: list[SystematicPenalty] = (),
 ) -> Path:
     tensors = {f"G.{k}": v.contiguous() for k, v in G.state_dict().items()}
     tensors |= {f"E.{k}": v.contiguous() for k, v in G_ema.state_dict().items()}
@@ -341,8 +347,9 @@ def save_checkpoint(
         **progress,
     }
     tensors["rng.torch"] = torch.get_rng_state()
-    if penalty is not None and penalty.average is not None:
-        tensors["anisotropy.average"] = penalty.average.contiguous()
+    for penalty in penalties:
+        if penalty.average is not None:
+            tensors[f"{penalty.name}.average"] = penalty.average.contiguous()
     path = out / f"ckpt_{progress['iteration']:07d}.safetensors"
     atomic_write(path, st_save(tensors, metadata={"meta": json.dumps(meta)}))
     summary = {k: meta[k] for k in ("format", "model_config", *progress)} | {"file": path.name}
@@ -402,39 +409,40 @@ def two_point_anisotropy(volumes: torch.Tensor, max_shift: int) -> torch.Tensor:
 S2_REFERENCES = ("axes", "image")
 
 
-class AnisotropyPenalty:
-    """The generator's isotropy penalty, ``weight`` × mean(offset²) of the axis offsets: each
-    axis's S2 minus the three axes' mean (`axis_offsets`) or, given a ``reference`` (3, P, R),
-    minus that (the training image's S2: a descriptor loss rather than an isotropy penalty).
+class SystematicPenalty:
+    """A generator penalty, ``weight`` × mean(offset²) of a statistic's offsets from what it
+    should be (`offsets`, per subclass).
 
-    With ``decay`` 0 the offsets are the batch's own (`two_point_anisotropy`): a 2-volume batch
-    of 64³ differs between its axes by chance several times more than the generator does on
-    average, so most of that gradient asks each batch to be isotropic. With ``decay`` > 0 the
-    offsets' expectation E[o] is estimated by a running mean ``average`` of the batches' offsets
-    (decay per step, held in the checkpoints); the loss 2·mean(average · o_batch) then has the
-    gradient of mean(E[o]²), the systematic anisotropy alone, and what is logged is mean(average²).
+    With ``decay`` 0 the offsets are the batch's own: a 2-volume batch of 64³ differs by chance
+    several times more than the generator does on average, so most of that gradient asks each
+    batch to be typical. With ``decay`` > 0 the offsets' expectation E[o] is estimated by a
+    running mean ``average`` of the batches' offsets (decay per step, held in the checkpoints);
+    the loss 2·mean(average · o_batch) then has the gradient of mean(E[o]²), the systematic
+    offset alone, and what is logged is mean(average²).
     """
 
-    def __init__(
-        self, weight: float, shifts: int, decay: float, reference: torch.Tensor | None = None
-    ):
-        self.weight, self.shifts, self.decay = weight, shifts, decay
-        if reference is not None and reference.shape[-1] != shifts:
-            raise ValueError(f"reference S2 has {reference.shape[-1]} shifts, the penalty {shifts}")
-        self.reference = reference
-        self.average: torch.Tensor | None = None  # (3, P, R)
+    name = ""  # of its running mean in the checkpoints, "<name>.average"
+    label = ""  # in the log
+
+    @property
+    def offsets_length(self) -> int:
+        """The last axis of `offsets` (a checkpoint's running mean of another length restarts)."""
+        raise NotImplementedError
+
+    def __init__(self, weight: float, decay: float):
+        self.weight, self.decay = weight, decay
+        self.average: torch.Tensor | None = None
+
+    def offsets(self, volumes: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
     def __str__(self) -> str:
         kind = f"running mean, decay {self.decay:g}" if self.decay else "per batch"
-        against = "the image's S2" if self.reference is not None else "the axes' mean"
-        return f"x weight {self.weight:g}, {kind}, against {against}"
+        return f"x weight {self.weight:g}, {kind}"
 
     def __call__(self, volumes: torch.Tensor) -> tuple[torch.Tensor, float]:
         """(the loss to add, weighted; the penalty to log, unweighted) for a generated batch."""
-        if self.reference is None:
-            offsets = axis_offsets(volumes, self.shifts)
-        else:
-            offsets = axis_two_point(volumes, self.shifts) - self.reference
+        offsets = self.offsets(volumes)
         if self.decay == 0:
             penalty = (offsets**2).mean()
             return self.weight * penalty, penalty.item()
@@ -444,6 +452,75 @@ class AnisotropyPenalty:
         self.average = self.decay * estimate + (1 - self.decay) * offsets.detach()
         loss = 2 * (estimate * offsets).mean()
         return self.weight * loss, (estimate**2).mean().item()
+
+
+class AnisotropyPenalty(SystematicPenalty):
+    """The generator's isotropy penalty on the axis offsets (3, P, R): each axis's S2 minus the
+    three axes' mean (`axis_offsets`) or, given a ``reference`` (3, P, R), minus that (the
+    training image's S2: a descriptor loss rather than an isotropy penalty)."""
+
+    name, label = "anisotropy", "S2 penalty"
+
+    def __init__(
+        self, weight: float, shifts: int, decay: float, reference: torch.Tensor | None = None
+    ):
+        super().__init__(weight, decay)
+        if reference is not None and reference.shape[-1] != shifts:
+            raise ValueError(f"reference S2 has {reference.shape[-1]} shifts, the penalty {shifts}")
+        self.shifts, self.reference = shifts, reference
+
+    def __str__(self) -> str:
+        against = "the image's S2" if self.reference is not None else "the axes' mean"
+        return f"{super().__str__()}, against {against}"
+
+    @property
+    def offsets_length(self) -> int:
+        return self.shifts
+
+    def offsets(self, volumes: torch.Tensor) -> torch.Tensor:
+        if self.reference is None:
+            return axis_offsets(volumes, self.shifts)
+        return axis_two_point(volumes, self.shifts) - self.reference
+
+
+def axis_interface_density(volumes: torch.Tensor) -> torch.Tensor:
+    """(3, P): each phase's interface density along each axis of a batch of phase probabilities
+    (B, P, X, Y, Z): the share of neighbouring pairs with one voxel in the phase and the other
+    not, `fusion.models.metrics.interface_density`, on the argmax labels, whose gradient goes
+    to the probabilities as if they were those labels (straight-through). The same sum on the
+    probabilities themselves reads 2-5 % higher than on their labels (on 0.3.0), at the voxels a
+    boundary passes between, and would hold the labels that much below the image's."""
+    soft = volumes
+    hard = torch.nn.functional.one_hot(soft.argmax(1), soft.shape[1]).movedim(-1, 1).to(soft)
+    labels = hard + soft - soft.detach()  # the labels' values, the probabilities' gradient
+    per_axis = []
+    for dim in (2, 3, 4):
+        n = labels.shape[dim]
+        a, b = labels.narrow(dim, 0, n - 1), labels.narrow(dim, 1, n - 1)
+        per_axis.append((a + b - 2 * a * b).mean(dim=(0, 2, 3, 4)))  # (P,)
+    return torch.stack(per_axis)
+
+
+class InterfacePenalty(SystematicPenalty):
+    """Each axis's interface density (`axis_interface_density`) relative to the ``reference``
+    (3, P) the critics' real images show (`training_data.expected_interface_density`), minus 1:
+    the card's specific-surface-area error, which an S2 curve weighs at one shift in 31."""
+
+    name, label = "interface", "interface penalty"
+
+    def __init__(self, weight: float, decay: float, reference: torch.Tensor):
+        super().__init__(weight, decay)
+        self.reference = reference
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}, relative to the image's"
+
+    @property
+    def offsets_length(self) -> int:
+        return self.reference.shape[-1]  # the phases
+
+    def offsets(self, volumes: torch.Tensor) -> torch.Tensor:
+        return axis_interface_density(volumes) / self.reference - 1
 
 
 def label_anisotropy(labels: np.ndarray, n_phases: int, max_shift: int) -> np.ndarray:
@@ -632,9 +709,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     # the penalty's reference, when it holds the axes to the image's S2
     reference = torch.from_numpy(image_s2).float() if cfg.s2_reference == "image" else None
-    penalty = AnisotropyPenalty(
-        cfg.anisotropy_weight, cfg.anisotropy_shifts, cfg.anisotropy_average, reference
-    )
+    penalties = [
+        AnisotropyPenalty(
+            cfg.anisotropy_weight, cfg.anisotropy_shifts, cfg.anisotropy_average, reference
+        ),
+        InterfacePenalty(
+            cfg.interface_weight,
+            cfg.anisotropy_average,
+            torch.from_numpy(interfaces).float(),
+        ),
+    ]
+    penalties = [p for p in penalties if p.weight]  # those switched on
 
     if found is not None:
         path, tensors, meta = found
@@ -644,14 +729,13 @@ def main(argv: list[str] | None = None) -> None:
             D.load_state_dict(prefixed(tensors, name))
             unpack_optimizer(f"opt{name}", optD, tensors, meta[f"opt{name}_param_groups"])
         torch.set_rng_state(tensors["rng.torch"])
-        if (
-            cfg.anisotropy_average
-            and "anisotropy.average" in tensors
-            and "s2_reference" not in changed  # offsets from another reference: start again
-        ):
-            average = tensors["anisotropy.average"]
-            if average.shape[-1] == cfg.anisotropy_shifts:  # else it starts again
-                penalty.average = average.clone()
+        for penalty in penalties:
+            average = tensors.get(f"{penalty.name}.average")
+            if cfg.anisotropy_average and average is not None:
+                # offsets from another reference or of another length: the mean starts again
+                restart = "s2_reference" in changed and penalty.name == "anisotropy"
+                if not restart and average.shape[-1] == penalty.offsets_length:
+                    penalty.average = average.clone()
         rng.bit_generator.state = meta["numpy_rng"]
         progress = {k: meta.get(k, v) for k, v in progress.items()}
         average = prefixed(tensors, "E")
@@ -727,13 +811,14 @@ def main(argv: list[str] | None = None) -> None:
     lz, nz = mcfg.train_latent, mcfg.nz
     session_start, session_iter0 = time.time(), progress["iteration"]
     elapsed0, last_ckpt = progress["elapsed_s"], time.time()
-    sums = {"w_dist": 0.0, "gp": 0.0, "g_loss": 0.0, "aniso": 0.0, "n_d": 0, "n_g": 0}
+    sums = {"w_dist": 0.0, "gp": 0.0, "g_loss": 0.0, "n_d": 0, "n_g": 0}
+    sums |= {p.name: 0.0 for p in penalties}
 
     def checkpoint() -> None:
         nonlocal last_ckpt
         progress["elapsed_s"] = elapsed0 + time.time() - session_start
         save_checkpoint(
-            out, cfg, mcfg, G, G_ema, critics, optG, critic_opts, rng, progress, penalty
+            out, cfg, mcfg, G, G_ema, critics, optG, critic_opts, rng, progress, penalties
         )
         last_ckpt = time.time()
 
@@ -781,12 +866,15 @@ def main(argv: list[str] | None = None) -> None:
             D(random_slices(fake, axis, cfg.slices_per_axis, transpose_fakes)).mean()
             for axis, (_, D, _) in enumerate(per_axis)
         )
-        aniso_loss, aniso = penalty(fake) if cfg.anisotropy_weight else (0.0, 0.0)
-        (g_loss + aniso_loss).backward()
+        loss = g_loss
+        for penalty in penalties:
+            added, logged = penalty(fake)
+            loss = loss + added
+            sums[penalty.name] += logged
+        loss.backward()
         optG.step()
         update_average(G_ema, G, cfg.ema_decay)
         sums["g_loss"] += g_loss.item()
-        sums["aniso"] += aniso
         sums["n_g"] += 1
         progress["iteration"] += 1
         it = progress["iteration"]
@@ -801,11 +889,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"iter {it} critic_iter {progress['critic_iterations']} wall {wall:.0f}s {rate:.3f} it/s "
                 f"W {sums['w_dist'] / sums['n_d']:.4f} gp {sums['gp'] / sums['n_d']:.4f} "
                 f"g_loss {sums['g_loss'] / sums['n_g']:.4f} vf_train {fmt(train_vf)}"
-                + (
-                    f" S2 penalty {sums['aniso'] / sums['n_g']:.2e} ({penalty})"
-                    if cfg.anisotropy_weight
-                    else ""
-                )
+                + "".join(f" {p.label} {sums[p.name] / sums['n_g']:.2e} ({p})" for p in penalties)
             )
             sums = dict.fromkeys(sums, 0.0)
         if it % cfg.eval_every == 0:
