@@ -659,3 +659,28 @@ def test_the_interface_penalty_trains_keeps_its_running_mean_and_may_be_switched
     log = (tmp_path / "train.log").read_text().splitlines()
     line = next(x for x in log if x.split()[2:4] == ["iter", "2"])
     assert "interface penalty" in line and "S2 penalty" not in line
+
+
+def test_the_fraction_penalty_reads_the_labels_fractions_against_the_images(train):
+    rng = np.random.default_rng(6)
+    logits = torch.from_numpy(rng.standard_normal((2, 3, 8, 8, 8))).requires_grad_(True)
+    probabilities = torch.softmax(logits, dim=1)
+    labels = probabilities.argmax(1).numpy()
+    reference = torch.tensor([0.2, 0.5, 0.3], dtype=torch.float64)
+    penalty = train.FractionPenalty(1.0, decay=0.0, reference=reference)
+    offsets = penalty.offsets(probabilities)
+    expected = np.bincount(labels.ravel(), minlength=3) / labels.size - reference.numpy()
+    np.testing.assert_allclose(offsets.detach().numpy(), expected, atol=1e-12)
+    (grad,) = torch.autograd.grad(offsets[1], logits)  # straight through to the probabilities
+    assert grad.abs().max() > 0
+    assert penalty(probabilities)[1] == pytest.approx((expected**2).mean())
+    assert penalty.offsets_length == 3 and "against the image's" in str(penalty)
+
+
+def test_the_fraction_penalty_trains_and_keeps_its_running_mean(train, volume_file, tmp_path):
+    run(train, volume_file, tmp_path, "--max-iters", "2", "--fraction-weight", "10",
+        "--anisotropy-average", "0.9")  # fmt: skip
+    tensors, _ = final(train, tmp_path)
+    assert tensors["fraction.average"].shape == (3,)
+    log = (tmp_path / "train.log").read_text().splitlines()
+    assert "fraction penalty" in next(x for x in log if x.split()[2:4] == ["iter", "2"])
