@@ -511,46 +511,42 @@ def axis_interface_density(volumes: torch.Tensor) -> torch.Tensor:
     return torch.stack(per_axis)
 
 
-class FractionPenalty(SystematicPenalty):
+class PhasePenalty(SystematicPenalty):
+    """A penalty on a per-phase statistic of the generated labels against the image's
+    ``reference`` (..., P); `offsets` per subclass, `how` says how in the log."""
+
+    how = ""
+
+    def __init__(self, weight: float, decay: float, reference: torch.Tensor):
+        super().__init__(weight, decay)
+        self.reference = reference
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}, {self.how} the image's"
+
+    @property
+    def offsets_length(self) -> int:
+        return self.reference.shape[-1]  # the phases
+
+
+class FractionPenalty(PhasePenalty):
     """Each phase's volume fraction of the generated labels (straight-through) minus the
     training image's (P,). The S2 penalty does not hold it: over r = 1-31 (62 image px) NMC's S2
     has not decayed to the fraction squared, and a curve matched there by longer correlations at
     a lower fraction left 0.566 against the image's 0.583 (128 seeds of 256³)."""
 
-    name, label = "fraction", "fraction penalty"
-
-    def __init__(self, weight: float, decay: float, reference: torch.Tensor):
-        super().__init__(weight, decay)
-        self.reference = reference
-
-    def __str__(self) -> str:
-        return f"{super().__str__()}, against the image's"
-
-    @property
-    def offsets_length(self) -> int:
-        return self.reference.shape[-1]  # the phases
+    name, label, how = "fraction", "fraction penalty", "against"
 
     def offsets(self, volumes: torch.Tensor) -> torch.Tensor:
         return straight_through_labels(volumes).mean(dim=(0, 2, 3, 4)) - self.reference
 
 
-class InterfacePenalty(SystematicPenalty):
+class InterfacePenalty(PhasePenalty):
     """Each axis's interface density (`axis_interface_density`) relative to the ``reference``
     (3, P) the critics' real images show (`training_data.expected_interface_density`), minus 1:
     the card's specific-surface-area error, which an S2 curve weighs at one shift in 31."""
 
-    name, label = "interface", "interface penalty"
-
-    def __init__(self, weight: float, decay: float, reference: torch.Tensor):
-        super().__init__(weight, decay)
-        self.reference = reference
-
-    def __str__(self) -> str:
-        return f"{super().__str__()}, relative to the image's"
-
-    @property
-    def offsets_length(self) -> int:
-        return self.reference.shape[-1]  # the phases
+    name, label, how = "interface", "interface penalty", "relative to"
 
     def offsets(self, volumes: torch.Tensor) -> torch.Tensor:
         return axis_interface_density(volumes) / self.reference - 1
