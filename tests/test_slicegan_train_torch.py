@@ -512,20 +512,22 @@ def test_the_anisotropic_form_refuses_the_isotropy_penalty(train, volume_file, t
 
 
 def test_the_running_mean_penalty_has_the_gradient_of_the_systematic_offsets(train):
-    """Fed one batch over and over, the running mean is that batch's offsets, and the
-    penalty's gradient is that of the batch's own squared offsets; it never changes the
-    running mean it used for this step."""
+    """Fed one batch over and over, the running mean grows from zero towards that batch's
+    offsets, (1 − decay^k) of them after k steps, and the penalty's gradient is that share of
+    the batch's own squared offsets' gradient; it never changes the running mean it used for
+    this step."""
     x = np.indices((12, 12, 12))[0]
     layers = torch.from_numpy((x % 6 < 3).astype(np.float64))
     layers = torch.stack([layers, 1 - layers])[None].requires_grad_(True)
     penalty = train.AnisotropyPenalty(3.0, 5, decay=0.9)
     expected = train.two_point_anisotropy(layers, 5)
     (expected_grad,) = torch.autograd.grad(3.0 * expected, layers)
-    for _ in range(2):
+    for k in range(3):
         loss, logged = penalty(layers)
         (grad,) = torch.autograd.grad(loss, layers)
-        torch.testing.assert_close(grad, expected_grad)
-        assert logged == pytest.approx(expected.item())
+        share = 1 - 0.9**k  # of the offsets in the running mean this step used
+        torch.testing.assert_close(grad, share * expected_grad)
+        assert logged == pytest.approx(share**2 * expected.item())
     assert penalty.average.shape == (3, 2, 5) and not penalty.average.requires_grad
 
 

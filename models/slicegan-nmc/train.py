@@ -423,7 +423,10 @@ class SystematicPenalty:
     batch to be typical. With ``decay`` > 0 the offsets' expectation E[o] is estimated by a
     running mean ``average`` of the batches' offsets (decay per step, held in the checkpoints);
     the loss 2·mean(average · o_batch) then has the gradient of mean(E[o]²), the systematic
-    offset alone, and what is logged is mean(average²).
+    offset alone, and what is logged is mean(average²). The running mean starts at zero, so the
+    penalty grows in over ~1/(1 − decay) steps: started from its first batch instead, a fraction
+    penalty took one batch's NMC fraction 0.20 below the image's (a 2-volume batch of 64³ has an
+    sd of 0.13) as systematic and drove NMC to 0.98 within 20 steps.
     """
 
     name = ""  # of its running mean in the checkpoints, "<name>.average"
@@ -451,8 +454,8 @@ class SystematicPenalty:
         if self.decay == 0:
             penalty = (offsets**2).mean()
             return self.weight * penalty, penalty.item()
-        if self.average is None:
-            self.average = offsets.detach().clone()
+        if self.average is None:  # from zero: no single batch is taken for the systematic part
+            self.average = torch.zeros_like(offsets.detach())
         estimate = self.average  # of the steps before this one: independent of this batch
         self.average = self.decay * estimate + (1 - self.decay) * offsets.detach()
         loss = 2 * (estimate * offsets).mean()
