@@ -549,7 +549,8 @@ def test_the_axis_probe_finds_the_stretched_axis_and_reads_any_checkpoint(
     run(train, volume_file, tmp_path, "--max-iters", "1")
     path, _, _ = train.latest_checkpoint(tmp_path)
     interfaces = np.full((3, 3), 0.1)
-    curves, surface = probe.probe(path, volumes=2, latent=4, seed=0, interfaces=interfaces)
+    curves, surface, fractions = probe.probe(path, 2, latent=4, seed=0, interfaces=interfaces)
+    assert fractions.shape == (3,) and fractions.sum() == pytest.approx(1.0)
     assert curves.shape == (2, 3, 3, 31)  # on 64³ volumes
     assert ((curves >= 0) & (curves <= 1)).all()
     assert surface.shape == (3, 3) and (surface >= -1).all()  # relative to 0.1 per step

@@ -15,7 +15,8 @@ latents of ``--latent``³ (default six of 8³, i.e. 192³ volumes), and each axi
 - each axis's NMC interface density against the one the critic's real crops show (``--image``
   at train.py's default stride, transposed crops: `expected_interface_density`), the number
   train.py's eval logs as "surface rel. error", pooled over the volumes;
-- each axis's NMC S2 RMS against the image's (noisy: the volumes' NMC fractions differ).
+- each axis's NMC S2 RMS against the image's (noisy: the volumes' NMC fractions differ);
+- the volumes' phase fractions (noisy as well, but paired: the same latents every time).
 
 The latents are fixed, so two checkpoints are compared on the same volumes: a paired measure of
 a run's drift, for between `evaluate.py` runs (1 min, against 5 for 32 seeds of 256³).
@@ -48,10 +49,10 @@ def probe(
     path: Path, volumes: int, latent: int, seed: int, interfaces: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(volumes, 3, P, 31) S2 curves along each axis of the checkpoint's volumes on the fixed
-    latents, and (3, P) their interface densities' relative errors against ``interfaces``,
-    averaged."""
+    latents, (3, P) their interface densities' relative errors against ``interfaces`` and (P,)
+    their phase fractions, averaged."""
     generator, _, _ = load_generator(path)  # the moving average, BatchNorm as exported
-    out, surface = [], []
+    out, surface, fractions = [], [], []
     for k in range(volumes):
         z = np.random.default_rng(seed + k).standard_normal(
             (1, generator.config.nz, latent, latent, latent)
@@ -60,7 +61,8 @@ def probe(
         labels = probabilities.argmax(0).numpy()
         out.append(label_two_point(labels, probabilities.shape[0], SHIFTS))
         surface.append(interface_errors(labels, interfaces))
-    return np.array(out), np.mean(surface, axis=0)
+        fractions.append(np.bincount(labels.ravel(), minlength=len(out[-1][0])) / labels.size)
+    return np.array(out), np.mean(surface, axis=0), np.mean(fractions, axis=0)
 
 
 def main() -> None:
@@ -77,7 +79,7 @@ def main() -> None:
     interfaces = expected_interface_density(images, 3, transposed=True)
     image_s2 = expected_two_point(images, 3, SHIFTS, transposed=True)[0, NMC]  # (31,)
     for path in args.checkpoints:
-        curves, surface = probe(path, args.volumes, args.latent, args.seed, interfaces)
+        curves, surface, fractions = probe(path, args.volumes, args.latent, args.seed, interfaces)
         offsets = curves - curves.mean(axis=1, keepdims=True)  # each axis minus the axes' mean
         against_image = np.sqrt(((curves[:, :, NMC].mean(axis=0) - image_s2) ** 2).mean(axis=-1))
         mean = offsets.mean(axis=0)
@@ -91,6 +93,8 @@ def main() -> None:
             + " / ".join(f"{100 * v:+.1f} %" for v in surface[:, NMC])
             + "; NMC S2 RMS against the image z / y / x: "
             + " / ".join(f"{v:.4f}" for v in against_image)
+            + "; fractions pore / NMC / CBD: "
+            + " / ".join(f"{v:.3f}" for v in fractions)
         )
 
 
