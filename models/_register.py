@@ -69,6 +69,31 @@ def data_history(record: dict[str, Any]) -> str:
     return f" Data settings changed on resume: {'; '.join(changes)}." if changes else ""
 
 
+def penalty_note(config: dict[str, Any]) -> str:
+    """The generator penalties a run ended with (train.py's ``--anisotropy-weight``,
+    ``--interface-weight``, ``--fraction-weight``), in words: with them the card's metrics
+    measure an objective the training batches were partly held to."""
+    held = []
+    if config.get("anisotropy_weight"):
+        held.append(
+            "each axis's S2 against the image's"
+            if config.get("s2_reference") == "image"
+            else "the three axes' S2 to one another (isotropy)"
+        )
+    if config.get("interface_weight"):
+        held.append("each axis's interface density against the image's")
+    if config.get("fraction_weight"):
+        held.append("the phase fractions against the image's")
+    if not held:
+        return ""
+    return (
+        " Besides the critic, the generator was held by penalties to "
+        + "; ".join(held)
+        + " (running means of its 64³ training batches): the metrics below measure, on new"
+        " seeds and larger volumes, statistics it was partly trained on."
+    )
+
+
 def threads_of(config: dict[str, Any]) -> str:
     """The training threads in words: "one CPU thread", or "up to N CPU threads" for a run
     that last ran on N (the thread count may change on resume)."""
@@ -88,6 +113,7 @@ def gan_training_note(record: dict[str, Any], script: str) -> str:
         f"{config['seed']}); exported weights: {record.get('weights', 'trained')}, BatchNorm "
         f"statistics {record.get('batchnorm_statistics', 'stored in the checkpoint')}."
         + data_history(record)
+        + penalty_note(config)
         + warm_start_history(record)
     )
 

@@ -187,3 +187,20 @@ def test_flagship_card_reads_every_size_measured(flagship_reg, tmp_path):
     assert list(found) == ["", "-512", "-1024"]
     names = [m["name"] for m in module.metrics(found["-512"], "-512")]
     assert names == ["fraction-abs-error-NMC-512", "surface-rel-error-NMC-512", "s2-rms-NMC-512"]
+
+
+def test_training_note_says_which_statistics_the_generator_was_penalised_towards():
+    sys.path.insert(0, str(FILE.parents[1]))
+    from _register import gan_training_note
+
+    record = {"iteration": 10, "elapsed_s": 3600, "train_config": {
+        "critic_iters": 5, "lr": 1e-4, "gp_lambda": 10.0, "seed": 1, "threads": 2,
+        "anisotropy_weight": 5e4, "s2_reference": "image", "interface_weight": 1e3,
+        "fraction_weight": 0.0}}  # fmt: skip
+    note = gan_training_note(record, "train.py")
+    assert "each axis's S2 against the image's; each axis's interface density" in note
+    assert "fractions" not in note and "partly trained on" in note
+    record["train_config"] |= {"s2_reference": "axes", "interface_weight": 0.0}
+    assert "(isotropy)" in gan_training_note(record, "train.py")
+    record["train_config"]["anisotropy_weight"] = 0.0
+    assert "penalties" not in gan_training_note(record, "train.py")
