@@ -58,10 +58,10 @@ def probe(
             (1, generator.config.nz, latent, latent, latent)
         )
         probabilities = generator(torch.from_numpy(z.astype(np.float32)))[0]
-        labels = probabilities.argmax(0).numpy()
-        out.append(label_two_point(labels, probabilities.shape[0], SHIFTS))
+        labels, n_phases = probabilities.argmax(0).numpy(), probabilities.shape[0]
+        out.append(label_two_point(labels, n_phases, SHIFTS))
         surface.append(interface_errors(labels, interfaces))
-        fractions.append(np.bincount(labels.ravel(), minlength=len(out[-1][0])) / labels.size)
+        fractions.append(np.bincount(labels.ravel(), minlength=n_phases) / labels.size)
     return np.array(out), np.mean(surface, axis=0), np.mean(fractions, axis=0)
 
 

@@ -558,7 +558,12 @@ class InterfacePenalty(PhasePenalty):
 def label_anisotropy(labels: np.ndarray, n_phases: int, max_shift: int) -> np.ndarray:
     """(3, P): RMS over r = 1 .. max_shift of each axis's S2 minus the three axes' mean, for a
     generated label volume (the eval's measure of what `two_point_anisotropy` penalises)."""
-    return np.sqrt((label_axis_offsets(labels, n_phases, max_shift) ** 2).mean(axis=-1))
+    return rms_over_shifts(label_axis_offsets(labels, n_phases, max_shift))
+
+
+def rms_over_shifts(difference: np.ndarray) -> np.ndarray:
+    """RMS over the last axis (the shifts r) of S2 curves' differences."""
+    return np.sqrt((difference**2).mean(axis=-1))
 
 
 def fmt(values) -> str:
@@ -936,12 +941,9 @@ def main(argv: list[str] | None = None) -> None:
             vf = np.bincount(labels.ravel(), minlength=mcfg.n_phases) / labels.size
             err = np.abs(vf - fractions)
             surface_error = interface_errors(labels, interfaces)  # (3, P)
-            anisotropy = label_anisotropy(labels, mcfg.n_phases, cfg.anisotropy_shifts)  # (3, P)
-            s2_error = np.sqrt(
-                (
-                    (label_two_point(labels, mcfg.n_phases, cfg.anisotropy_shifts) - image_s2) ** 2
-                ).mean(axis=-1)
-            )  # (3, P): RMS over r = 1 .. anisotropy_shifts against the image
+            curves = label_two_point(labels, mcfg.n_phases, cfg.anisotropy_shifts)  # (3, P, R)
+            anisotropy = rms_over_shifts(curves - curves.mean(axis=0))  # (3, P)
+            s2_error = rms_over_shifts(curves - image_s2)  # (3, P): against the image
             progress["last_eval"] = {
                 "iteration": it,
                 "volume_fractions": [round(float(v), 4) for v in vf],

@@ -190,9 +190,7 @@ def expected_interface_density(
     of the image's two axes.
     """
     density = fusion_metrics().interface_density
-    return expected_per_axis(
-        images, lambda image, p, a: density(image, p, a), n_phases, transposed=transposed
-    )
+    return expected_per_axis(images, density, n_phases, transposed=transposed)
 
 
 def expected_two_point(
