@@ -38,8 +38,9 @@ SCALE_BAR_POINTS = 3.0
 SCALE_BAR_LIFT_POINTS = 5.0
 """Height of the bar above the panel's bottom edge; its label sits just above the bar."""
 TITLE_PAD_POINTS = 3.0
-DRAFT_INCHES = 40.0
-"""Side of the figure while its parts are measured, before it takes its laid-out size."""
+DRAFT_INCHES = 10.0
+"""Side of the figure while its parts are measured (text sizes do not depend on it), before
+it takes its laid-out size."""
 
 
 def draw(rows: list[Row]) -> Figure:

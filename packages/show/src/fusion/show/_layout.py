@@ -53,8 +53,10 @@ def panel_box(extent: Sequence[float]) -> Box:
 
     >>> panel_box((0, 200, 100, 0))
     Box(width=2.6, height=1.3, stretch=1, stretched='')
-    >>> panel_box((0, 24696, 305, 0))
+    >>> panel_box((0, 24696, 305, 0))  # ten 30.5 µm slices seen from the side
     Box(width=2.6, height=0.5..., stretch=17, stretched='rows')
+    >>> panel_box((0, 10, 100, 0))
+    Box(width=0.52, height=2.6, stretch=2, stretched='columns')
     """
     width_um, height_um = abs(extent[1] - extent[0]), abs(extent[2] - extent[3])
     aspect = width_um / height_um
