@@ -10,6 +10,8 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points, version
 
+from ._parser import FusionArgumentParser
+
 __all__ = ["build_parser", "main", "progress_factory"]
 
 EXIT_INVALID = 1
@@ -17,8 +19,8 @@ EXIT_UNREADABLE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every installed verb."""
-    parser = argparse.ArgumentParser(
+    """The top-level parser with every installed verb; unknown arguments are named first."""
+    parser = FusionArgumentParser(
         prog="fusion",
         description="Fused multi-modal voxel datasets of battery electrodes.",
     )

@@ -17,6 +17,7 @@ import xarray as xr
 from ._channels import SPATIAL_DIMS, Channel
 from ._colours import ipf_rgb, label_legend, labels_rgb
 from ._errors import ShowError
+from ._units import format_position
 
 __all__ = ["VIEWS", "Panel", "Row", "channel_row", "slice_indices"]
 
@@ -32,6 +33,9 @@ class Panel:
     extent: tuple[float, float, float, float]
     """(left, right, bottom, top) in µm, as matplotlib's ``imshow`` takes it."""
     title: str
+    """The channel's path, then on a second line where the slice cuts (``z = 150.9 µm``)."""
+    plane: tuple[str, str] = ("y", "x")
+    """Dimensions of the image's rows and columns."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Row:
     kind: Literal["labels", "orientation", "scalar"]
     panels: list[Panel]
     label: str
-    """Colour bar label (scalar) or legend title (labels, orientation)."""
+    """Colour bar label (scalar) or legend title (labels: the channel's name; orientation)."""
     legend: list[tuple[int, str, tuple[float, float, float]]] = field(default_factory=list)
     value_range: tuple[float, float] = (0.0, 1.0)
 
@@ -66,12 +70,16 @@ def channel_row(channel: Channel, index: Sequence[int] | None = None) -> Row:
     at = slice_indices(dataset, index)
     views = [(dim, plane) for dim, plane in VIEWS if all(dataset.sizes[d] > 1 for d in plane)]
     cuts = [data.isel({dim: at[dim]}).transpose(*plane, ...) for dim, plane in views]
-    titles = [f"{channel.path}  {dim} = {float(dataset[dim][at[dim]]):.4g} µm" for dim, _ in views]
+    titles = [f"{channel.path}\n{dim} = {_position(dataset, dim, at[dim])}" for dim, _ in views]
     extents = [_extent(dataset, plane) for _, plane in views]
+    planes = [plane for _, plane in views]
+
+    def panels(images: list[np.ndarray]) -> list[Panel]:
+        return [Panel(*parts) for parts in zip(images, extents, titles, planes, strict=True)]
+
     if "flag_values" in data.attrs:
         images = [labels_rgb(cut.values, data.attrs) for cut in cuts]
-        legend = label_legend(data.attrs)
-        return Row(channel.path, "labels", _panels(images, extents, titles), "phase", legend)
+        return Row(channel.path, "labels", panels(images), channel.name, label_legend(data.attrs))
     if "quat" in data.dims:
         images = [
             _orientation_image(channel, cut, dim, at)
@@ -79,15 +87,18 @@ def channel_row(channel: Channel, index: Sequence[int] | None = None) -> Row:
         ]
         groups = ", ".join(f"{p} {g}" for p, g in data.attrs["crystal_symmetry"].items())
         label = f"IPF colours of sample z\n{groups}"
-        return Row(channel.path, "orientation", _panels(images, extents, titles), label)
+        return Row(channel.path, "orientation", panels(images), label)
     images, label = _scalar_images(data, cuts)
     finite = np.concatenate([image[np.isfinite(image)] for image in images])
     value_range = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    return Row(channel.path, "scalar", _panels(images, extents, titles), label, [], value_range)
+    return Row(channel.path, "scalar", panels(images), label, [], value_range)
 
 
-def _panels(images: list[np.ndarray], extents: list, titles: list[str]) -> list[Panel]:
-    return [Panel(*parts) for parts in zip(images, extents, titles, strict=True)]
+def _position(dataset: xr.Dataset, dim: str, index: int) -> str:
+    """Where voxel ``index`` lies along ``dim``, to the digits that tell voxels apart."""
+    values = np.asarray(dataset[dim].values, dtype=np.float64)
+    step = float(values[1] - values[0]) if values.size > 1 else None
+    return format_position(float(values[index]), step)
 
 
 def _extent(dataset: xr.Dataset, plane: tuple[str, str]) -> tuple[float, float, float, float]:
