@@ -11,7 +11,7 @@ parsed with the safe loader and validated strictly.
 Layout: a model's card goes in a folder named after the version beside the artifact
 (``models/slicegan-nmc/0.4.0/card.yaml`` for ``models/slicegan-nmc/0.4.0/slicegan-nmc.onnx``,
 ``models/unet-nmc/0.1.0/card.yaml`` for ``models/unet-nmc/unet-nmc.onnx``); a dataset's card
-sits beside its archive (``datasets/nmc-demo-0.1.0.card.yaml``); the card of an artifact at an
+sits beside its archive, named after it and the version (``datasets/nmc-demo-0.1.0.card.yaml``); the card of an artifact at an
 absolute URL goes to ``<models|datasets>/<name>/<version>/card.yaml`` beside the registry.
 """
 
@@ -31,7 +31,7 @@ from ._models import KINDS
 from ._resolve import locate
 from ._yaml import dump_yaml, safe_yaml, validate_strict
 
-__all__ = ["CARD_MODELS", "card_text", "card_url_for", "read_card"]
+__all__ = ["CARD_MODELS", "card_problems", "card_text", "card_url_for", "read_card"]
 
 CARD_MODELS: dict[str, type[ModelCard] | type[DatasetCard]] = {
     "model": ModelCard,
@@ -49,6 +49,8 @@ def card_url_for(kind: str, name: str, version: str, artifact_url: str) -> str:
     'models/slicegan-nmc-xct/iso/0.1.0/card.yaml'
     >>> card_url_for("dataset", "nmc-demo", "0.1.0", "datasets/nmc-demo-0.1.0.zip")
     'datasets/nmc-demo-0.1.0.card.yaml'
+    >>> card_url_for("dataset", "nmc-demo", "0.2.0", "datasets/nmc-demo.zip")
+    'datasets/nmc-demo-0.2.0.card.yaml'
     >>> card_url_for("dataset", "nmc-demo", "0.1.0", "s3://bucket/nmc-demo.zip")
     'datasets/nmc-demo/0.1.0/card.yaml'
     """
@@ -56,7 +58,9 @@ def card_url_for(kind: str, name: str, version: str, artifact_url: str) -> str:
         return f"{KINDS[kind]}/{name}/{version}/card.yaml"
     folder, file = posixpath.split(artifact_url)
     if kind == "dataset":
-        return posixpath.join(folder, posixpath.splitext(file)[0] + ".card.yaml")
+        stem = posixpath.splitext(file)[0]
+        stem = stem if stem.endswith(version) else f"{stem}-{version}"
+        return posixpath.join(folder, stem + ".card.yaml")
     if posixpath.basename(folder) != version:
         folder = posixpath.join(folder, version)
     return posixpath.join(folder, "card.yaml")
@@ -119,11 +123,12 @@ def read_card(
     try:
         return validate_strict(model, document)
     except ValidationError as err:
-        raise errors.CardFileError(_card_problems(err, url, kind)) from None
+        raise errors.CardFileError(card_problems(err, url, kind)) from None
 
 
-def _card_problems(err: ValidationError, url: str, kind: str, limit: int = 3) -> str:
-    """The first problems of a card file, each naming the field and the value."""
+def card_problems(err: ValidationError, url: str, kind: str, limit: int = 3) -> str:
+    """The first problems of a card (at most ``limit``), each naming the field and the value;
+    ``url`` names the card (its file, or the version being registered)."""
     problems = err.errors(include_url=False)
     lines = []
     for p in problems[:limit]:

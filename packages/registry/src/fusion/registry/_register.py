@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import _lazy_errors as errors
-from ._cards import CARD_MODELS, card_text, card_url_for
+from ._cards import CARD_MODELS, card_problems, card_text, card_url_for
 from ._hashing import hash_file
 from ._index import FORMAT_V2
 from ._load import format_validation_error, safe_yaml, validate_document
@@ -132,13 +132,19 @@ def _register(
         validated = validate_strict(CARD_MODELS[kind], card)
     except ValidationError as err:
         where = f"{registry} ({kind}:{name}@{version})"
-        raise errors.CardFileError(f"{where}: invalid card: {err}") from None
+        raise errors.CardFileError(card_problems(err, where, kind)) from None
     entry = _digest(artifact, registry)
     url = card_url_for(kind, name, version, entry["url"])
     text = card_text(card)
     entry["card"] = {"url": url, "sha256": None, "size": len(text)}
     section = document[KINDS[kind]] = document.get(KINDS[kind]) or {}
     versions = (section.get(name) or {}).get("versions") or {}
+    others = [v for v in _versions(document) if v is not versions.get(version)]
+    if any(v["card"]["url"] == url for v in others):
+        raise errors.RegistryFileError(
+            f"{registry}: {kind}:{name}@{version} would write the card file {url}, which another "
+            "version's entry points to: give each version its own artifact folder or name"
+        )
     section[name] = {"latest": version, "versions": {**versions, version: entry}}
     _write(registry, header, document, {Path(locate(str(registry), url)): text})
     full = ModelVersion if kind == "model" else DatasetVersion
