@@ -207,3 +207,14 @@ def test_register_validates_before_writing_anything(tmp_path, v1):
 def test_the_repository_registry_is_a_small_index():
     text = (REPO / "registry.yaml").read_text(encoding="utf-8")
     assert "registry: fusion-registry/2" in text and len(text.encode()) <= 20_000
+
+
+def test_register_never_overwrites_another_versions_card_file(tmp_path):
+    registry = tmp_path / "registry.yaml"
+    make_blob(tmp_path / "datasets" / "a-0.1.0.zip", 10)
+    archive = tmp_path / "datasets" / "a-0.1.0.zip"
+    register_dataset(registry, "a", "0.1.0", archive, dataset_card())
+    before = registry.read_text()
+    with pytest.raises(RegistryFileError, match=r"card file datasets/a-0\.1\.0\.card\.yaml"):
+        register_dataset(registry, "b", "0.1.0", archive, dataset_card(description="other"))
+    assert registry.read_text() == before
