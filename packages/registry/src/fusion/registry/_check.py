@@ -1,6 +1,7 @@
 """`fusion registry check`: everything a contributor's entry must pass, each failure named.
 
-Every entry: the file is pinned (sha256 and size) and its bytes match. Models: the ONNX file
+Every entry: the file is pinned (sha256 and size) and its bytes match, as do those of its card
+file (``fusion-registry/2``). Models: the ONNX file
 passes ``onnx.checker`` (full check), embeds its weights, loads in onnxruntime (CPU), and its
 inputs and outputs are the card's; the card validates, its output channels against the
 format's vocabularies; the test tensors follow the card's shape rules, a generator's latent is
