@@ -110,7 +110,7 @@ def upgrade_registry(registry_path: PathLike) -> list[Path]:
                 url = card_url_for(kind, name, version, item["url"])
                 text = card_text(card)
                 if safe_yaml(text, url) != card:
-                    raise AssertionError(f"{url}: the card does not read back as it was")
+                    raise errors.RegistryFileError(f"{url}: the card does not read back as it was")
                 path = Path(locate(str(registry), url))
                 cards[path] = text
                 item["card"] = {"url": url, "sha256": None, "size": len(text)}
