@@ -81,8 +81,7 @@ def test_axes_out_of_the_real_order_score_zero(reg):
 
 
 def test_training_note_names_data_changes_and_a_warm_start():
-    sys.path.insert(0, str(FILE.parents[1]))
-    from _register import gan_training_note
+    from fusion.registry.authoring import gan_training_note
 
     record = {
         "iteration": 6000, "elapsed_s": 7200 * 4, "weights": "moving average",
@@ -106,8 +105,7 @@ def test_training_note_names_data_changes_and_a_warm_start():
 
 
 def test_training_note_tells_chained_warm_starts_oldest_first_and_a_lowered_lr():
-    sys.path.insert(0, str(FILE.parents[1]))
-    from _register import gan_training_note
+    from fusion.registry.authoring import gan_training_note
 
     first = {
         "iteration": 4518,
@@ -133,8 +131,7 @@ def test_training_note_tells_chained_warm_starts_oldest_first_and_a_lowered_lr()
 
 
 def test_seeds_read_as_runs_and_the_fraction_carries_its_standard_error():
-    sys.path.insert(0, str(FILE.parents[1]))
-    from _register import gan_phase_metrics, seed_ranges
+    from fusion.registry.authoring import gan_phase_metrics, seed_ranges
 
     assert seed_ranges(list(range(128))) == "0–127"
     assert seed_ranges([0, 1, 2, 3, 7, 9, 10]) == "0–3, 7, 9–10"
@@ -190,8 +187,7 @@ def test_flagship_card_reads_every_size_measured(flagship_reg, tmp_path):
 
 
 def test_training_note_says_which_statistics_the_generator_was_penalised_towards():
-    sys.path.insert(0, str(FILE.parents[1]))
-    from _register import gan_training_note
+    from fusion.registry.authoring import gan_training_note
 
     record = {"iteration": 10, "elapsed_s": 3600, "train_config": {
         "critic_iters": 5, "lr": 1e-4, "gp_lambda": 10.0, "seed": 1, "threads": 2,

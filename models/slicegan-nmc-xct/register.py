@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import yaml
 
+from fusion.registry import register_model
+from fusion.registry.authoring import gan_phase_metrics, gan_training_note, seed_ranges
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from _register import gan_phase_metrics, gan_training_note, register, seed_ranges  # noqa: E402
+REGISTRY = HERE.parents[1] / "registry.yaml"
 
 FLAGSHIP_CARD = HERE.parent / "slicegan-nmc" / "card.yaml"
 TEST_SEED = 0  # export.py draws the test latent (1, 16, 4, 4, 4) with this seed
@@ -86,11 +87,11 @@ def main(argv: list[str] | None = None) -> None:
     measured = json.loads((folder / "groundtruth.json").read_text())
     card["description"] += training_note(record)
     card["metrics"] = metrics(measured)
-    entry = register(
-        name, args.version, folder / "slicegan-nmc-xct.onnx", card, folder / "test-tensors.npz",
-        tolerance={"rtol": 1e-4, "atol": 1e-5}, seed=TEST_SEED,
+    entry = register_model(
+        REGISTRY, name, args.version, folder / "slicegan-nmc-xct.onnx", card,
+        folder / "test-tensors.npz", tolerance={"rtol": 1e-4, "atol": 1e-5}, seed=TEST_SEED,
     )  # fmt: skip
-    print(f"registered model:{name}@{args.version} ({entry['size']:,} B, {entry['sha256'][:12]})")
+    print(f"registered model:{name}@{args.version} ({entry.size:,} B, {entry.sha256[:12]})")
 
 
 if __name__ == "__main__":

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import yaml
 
+from fusion.registry import register_model
+from fusion.registry.authoring import gan_phase_metrics, gan_training_note, seed_ranges
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from _register import gan_phase_metrics, gan_training_note, register, seed_ranges  # noqa: E402
+REGISTRY = HERE.parents[1] / "registry.yaml"
 
 TEST_SEED = 0  # export.py draws the test latent (1, 16, 4, 4, 4) with this seed
 
@@ -78,13 +79,11 @@ def main() -> None:
     card["description"] += training_note(record, list(measured.values()))
     card["metrics"] = [m for suffix, e in measured.items() for m in metrics(e, suffix)]
     tensors = args.folder / "test-tensors.npz"
-    entry = register(
-        "slicegan-nmc", args.version, args.folder / "slicegan-nmc.onnx", card, tensors,
+    entry = register_model(
+        REGISTRY, "slicegan-nmc", args.version, args.folder / "slicegan-nmc.onnx", card, tensors,
         tolerance={"rtol": 1e-4, "atol": 1e-5}, seed=TEST_SEED,
     )  # fmt: skip
-    print(
-        f"registered model:slicegan-nmc@{args.version} ({entry['size']:,} B, {entry['sha256'][:12]})"
-    )
+    print(f"registered model:slicegan-nmc@{args.version} ({entry.size:,} B, {entry.sha256[:12]})")
 
 
 if __name__ == "__main__":

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import yaml
 
+from fusion.registry import register_model
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from _register import register  # noqa: E402
+REGISTRY = HERE.parents[1] / "registry.yaml"
 
 PHASES = ("pore", "NMC", "CBD")
 
@@ -65,11 +65,11 @@ def main() -> None:
     args = parser.parse_args()
     card = yaml.safe_load((HERE / "card.yaml").read_text(encoding="utf-8"))
     card["metrics"] = metrics(json.loads(args.results.read_text()))
-    entry = register(
-        "unet-nmc", args.version, HERE / "unet-nmc.onnx", card, HERE / "test-tensors.npz",
+    entry = register_model(
+        REGISTRY, "unet-nmc", args.version, HERE / "unet-nmc.onnx", card, HERE / "test-tensors.npz",
         tolerance={"rtol": 1e-4, "atol": 1e-4},
     )  # fmt: skip
-    print(f"registered model:unet-nmc@{args.version} ({entry['size']:,} B, {entry['sha256'][:12]})")
+    print(f"registered model:unet-nmc@{args.version} ({entry.size:,} B, {entry.sha256[:12]})")
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ def test_duplicate_keys_and_aliases_are_refused():
         parse_registry(aliased, "r.yaml")
 
 
-@pytest.mark.parametrize("text", ["registry: fusion-registry/2\n", "- a\n", "models: {}\n", ""])
+@pytest.mark.parametrize("text", ["registry: fusion-registry/3\n", "- a\n", "models: {}\n", ""])
 def test_other_formats_are_refused(text):
     with pytest.raises(RegistryFileError, match="not a fusion-registry/1 file"):
         parse_registry(text, "r.yaml")

@@ -4,8 +4,12 @@
   (``fusion-pull`` on the command line). Registry: ``registry=``, ``FUSION_REGISTRY``, else
   the checkout's ``registry.yaml``; cache: ``cache=``, ``FUSION_CACHE``, else the user cache
   folder; ``offline=True`` or ``FUSION_OFFLINE=1`` touches no network.
-- ``load_registry`` / ``Registry``: the registry file (``fusion-registry/1``), ``ModelCard``
-  and ``DatasetCard``; ``json_schemas()`` of all three.
+- ``load_registry`` / ``RegistryIndex``: the registry file (``fusion-registry/2``, an index
+  whose versions point to card files; ``Registry`` is ``fusion-registry/1``, cards inline),
+  ``ModelCard`` and ``DatasetCard``; ``json_schemas()`` of all three.
+- ``register_model`` / ``register_dataset``: add a version (card file + index entry);
+  ``upgrade_registry``: rewrite a ``/1`` file as ``/2``; ``fusion.registry.authoring``: helpers
+  that write card text.
 - ``Cache``: ``fetch``, ``verify``, ``prune``.
 - ``check_registry``: every check a contributed entry must pass.
 - Errors: ``HashMismatchError``, ``SizeMismatchError``, ``NotInRegistryError``,
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
     from ._config import default_cache_dir, default_registry
     from ._errors import (
         BadReferenceError,
+        CardFileError,
         HashMismatchError,
         IntegrityError,
         NoRegistryError,
@@ -48,11 +53,14 @@ if TYPE_CHECKING:
         UnsafePathError,
     )
     from ._hashing import hash_file
+    from ._index import CardFile, IndexedVersion, RegistryIndex
     from ._jsonschema import json_schemas, write_json_schemas
-    from ._load import LoadedRegistry, load_registry, parse_registry
+    from ._load import load_registry, parse_registry
     from ._models import DatasetVersion, ModelVersion, Registry
     from ._pull import pull
-    from ._resolve import Ref, Resolved, parse_ref, resolve
+    from ._register import register_dataset, register_model, upgrade_registry
+    from ._registry import LoadedRegistry, Resolved, resolve
+    from ._resolve import Ref, parse_ref
     from ._runtime import RUNTIME_GROUP, Runtime, WrapRequest, installed_runtimes
     from ._tensors import draw_latent
 
@@ -73,6 +81,7 @@ _EXPORTS = {
     "_config": ["default_cache_dir", "default_registry"],
     "_errors": [
         "BadReferenceError",
+        "CardFileError",
         "HashMismatchError",
         "IntegrityError",
         "NoRegistryError",
@@ -85,10 +94,13 @@ _EXPORTS = {
     ],
     "_hashing": ["hash_file"],
     "_jsonschema": ["json_schemas", "write_json_schemas"],
-    "_load": ["LoadedRegistry", "load_registry", "parse_registry"],
+    "_index": ["CardFile", "IndexedVersion", "RegistryIndex"],
+    "_load": ["load_registry", "parse_registry"],
     "_models": ["DatasetVersion", "ModelVersion", "Registry"],
     "_pull": ["pull"],
-    "_resolve": ["Ref", "Resolved", "parse_ref", "resolve"],
+    "_register": ["register_dataset", "register_model", "upgrade_registry"],
+    "_registry": ["LoadedRegistry", "Resolved", "resolve"],
+    "_resolve": ["Ref", "parse_ref"],
     "_runtime": ["RUNTIME_GROUP", "Runtime", "WrapRequest", "installed_runtimes"],
     "_tensors": ["draw_latent"],
 }
@@ -100,11 +112,14 @@ __all__ = [
     "BadReferenceError",
     "BlobStatus",
     "Cache",
+    "CardFile",
+    "CardFileError",
     "CheckReport",
     "DatasetCard",
     "DatasetVersion",
     "EntryResult",
     "HashMismatchError",
+    "IndexedVersion",
     "IntegrityError",
     "LatentSpec",
     "LoadedRegistry",
@@ -119,6 +134,7 @@ __all__ = [
     "Ref",
     "Registry",
     "RegistryFileError",
+    "RegistryIndex",
     "Resolved",
     "Runtime",
     "SizeMismatchError",
@@ -139,7 +155,10 @@ __all__ = [
     "parse_ref",
     "parse_registry",
     "pull",
+    "register_dataset",
+    "register_model",
     "resolve",
+    "upgrade_registry",
     "write_json_schemas",
 ]
 

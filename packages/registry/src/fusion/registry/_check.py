@@ -1,6 +1,7 @@
 """`fusion registry check`: everything a contributor's entry must pass, each failure named.
 
-Every entry: the file is pinned (sha256 and size) and its bytes match. Models: the ONNX file
+Every entry: the file is pinned (sha256 and size) and its bytes match, as do those of its card
+file (``fusion-registry/2``). Models: the ONNX file
 passes ``onnx.checker`` (full check), embeds its weights, loads in onnxruntime (CPU), and its
 inputs and outputs are the card's; the card validates, its output channels against the
 format's vocabularies; the test tensors follow the card's shape rules, a generator's latent is
@@ -24,10 +25,11 @@ from . import _lazy_errors as errors
 from ._cache import Cache
 from ._card import ModelCard
 from ._config import default_registry, offline_from_env
+from ._index import FORMATS, RegistryIndex
 from ._load import LoadedRegistry, describe_problem, safe_yaml, validate_document
-from ._models import FORMAT, KINDS, DatasetVersion, ModelVersion, Registry
+from ._models import KINDS, DatasetVersion, ModelVersion, Registry
 from ._pull import fetch
-from ._resolve import Resolved
+from ._registry import Resolved
 from ._runtime import Runtime, WrapRequest, installed_runtimes
 from ._tensors import compare, draw_latent, shape_problems
 from ._transfer import local_path, read_bytes
@@ -144,17 +146,18 @@ def check_registry(
         document = safe_yaml(_read_registry(location, ctx), location)
     except (errors.RegistryFileError, OSError) as err:
         return CheckReport(location, [EntryResult("registry", failures=[str(err)])])
-    if not isinstance(document, dict) or document.get("registry") != FORMAT:
-        found = document.get("registry") if isinstance(document, dict) else document
-        reason = f"not a {FORMAT} file: `registry:` is {found!r}"
+    found = document.get("registry") if isinstance(document, dict) else document
+    if not isinstance(document, dict) or not isinstance(found, str) or found not in FORMATS:
+        reason = f"not a {' or '.join(FORMATS)} file: `registry:` is {found!r}"
         return CheckReport(location, [EntryResult("registry", failures=[reason])])
     invalid, registry = _validate_entries(document)
-    loaded = LoadedRegistry(registry, location)
+    loaded = LoadedRegistry(registry, location, ctx.cache, ctx.offline, ctx.storage_options)
     results = list(invalid.values())
-    for ref, item in loaded.entries():
+    for ref in loaded.refs():
         resolved = loaded.resolve(ref)
         result = EntryResult(str(ref))
         path = _check_artifact(result, resolved, ctx)
+        item = _check_card_file(result, resolved)
         if path is not None and isinstance(item, ModelVersion):
             _check_model(result, resolved, item, path, ctx)
         elif path is not None and isinstance(item, DatasetVersion):
@@ -182,7 +185,7 @@ def _read_registry(location: str, ctx: _Context) -> bytes:
     return read_bytes(location, ctx.storage_options)
 
 
-def _validate_entries(document: dict) -> tuple[dict[str, EntryResult], Registry]:
+def _validate_entries(document: dict) -> tuple[dict[str, EntryResult], Registry | RegistryIndex]:
     """Per-entry validation: invalid entries are reported and left out, the rest kept."""
     try:
         return {}, validate_document(document)
@@ -193,7 +196,7 @@ def _validate_entries(document: dict) -> tuple[dict[str, EntryResult], Registry]
         label, text = describe_problem(problem)
         what = "card invalid" if tuple(problem["loc"])[4:5] == ("card",) else "invalid"
         invalid.setdefault(label, EntryResult(label)).failures.append(f"{what}: {text}")
-    kept: dict[str, Any] = {"registry": FORMAT}
+    kept: dict[str, Any] = {"registry": document["registry"]}
     for kind, section in KINDS.items():
         kept[section] = {}
         raw = document.get(section)
@@ -209,7 +212,7 @@ def _validate_entries(document: dict) -> tuple[dict[str, EntryResult], Registry]
 
 
 def _check_artifact(result: EntryResult, resolved: Resolved, ctx: _Context) -> Path | None:
-    item = resolved.entry
+    item = resolved.artifact
     if item.sha256 is None or item.size is None:
         missing = " and ".join(k for k in ("sha256", "size") if getattr(item, k) is None)
         result.failures.append(f"not pinned: {missing} missing (required in a published registry)")
@@ -228,6 +231,33 @@ def _check_artifact(result: EntryResult, resolved: Resolved, ctx: _Context) -> P
         return None
     result.passed.append("hash")
     return path
+
+
+def _check_card_file(
+    result: EntryResult, resolved: Resolved
+) -> ModelVersion | DatasetVersion | None:
+    """The entry with its card; an index's card file must be there, pinned and valid."""
+    try:
+        item = resolved.entry
+    except errors.IntegrityError as err:
+        card = resolved.locate(resolved.artifact.card)  # type: ignore[attr-defined]
+        if isinstance(err, errors.SizeMismatchError):
+            result.failures.append(
+                f"wrong card size: {card}: expected {err.expected} bytes, got {err.got}"
+            )
+        else:
+            result.failures.append(
+                f"wrong card hash: {card}: expected {err.expected}, got {err.got}"
+            )  # type: ignore[attr-defined]
+        return None
+    except errors.CardFileError as err:
+        what = "card missing" if isinstance(err.__cause__, OSError) else "card invalid"
+        result.failures.append(f"{what}: {err}")
+        return None
+    except (errors.FusionError, OSError) as err:
+        result.failures.append(f"card unreadable: {err}")
+        return None
+    return item  # a verified card file is not listed: the output reads as for inline cards
 
 
 def _check_dataset(result: EntryResult, item: DatasetVersion, path: Path, level: str) -> None:

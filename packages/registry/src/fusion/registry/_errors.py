@@ -12,6 +12,7 @@ from fusion.schema import FusionError
 
 __all__ = [
     "BadReferenceError",
+    "CardFileError",
     "HashMismatchError",
     "IntegrityError",
     "NoRegistryError",
@@ -25,7 +26,13 @@ __all__ = [
 
 
 class RegistryFileError(FusionError, ValueError):
-    """A registry file is not valid ``fusion-registry/1`` YAML; the message names the entry."""
+    """A registry file is not a valid ``fusion-registry/1`` or ``/2`` file; the message names the
+    entry."""
+
+
+class CardFileError(RegistryFileError):
+    """A card file the registry index points to is missing or not a valid card; the message
+    names the file. (A card whose bytes differ from the index raises ``HashMismatchError``.)"""
 
 
 class BadReferenceError(FusionError, ValueError):

@@ -10,16 +10,25 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from ._card import DatasetCard, ModelCard
-from ._models import FORMAT, Registry
+from ._index import FORMAT_V2, AnyRegistry
+from ._models import FORMAT
 
 __all__ = ["json_schemas", "write_json_schemas"]
 
 BASE_ID = "https://fusion-voxels.github.io/spec/schema/registry"
 DOCUMENTS = {
-    "registry": (Registry, f"a registry file ({FORMAT})"),
-    "model-card": (ModelCard, "a model card (the `card` of a model version)"),
-    "dataset-card": (DatasetCard, "a dataset card (the `card` of a dataset version)"),
+    "registry": (
+        TypeAdapter(AnyRegistry),
+        f"a registry file ({FORMAT_V2}, an index of card files; or {FORMAT}, cards inline)",
+    ),
+    "model-card": (TypeAdapter(ModelCard), "a model card (the card file of a model version)"),
+    "dataset-card": (
+        TypeAdapter(DatasetCard),
+        "a dataset card (the card file of a dataset version)",
+    ),
 }
 
 
@@ -31,7 +40,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"{BASE_ID}/{name}.schema.json",
             "$comment": f"Generated from fusion.registry for {what}; do not edit.",
-            **_keys_must_match(model.model_json_schema(mode="validation")),
+            **_keys_must_match(model.json_schema(mode="validation")),
         }
     return out
 

@@ -1,5 +1,8 @@
 """The registry file, format ``fusion-registry/1``: kinds → names → versions → artifact + card.
 
+The card is inline; ``fusion-registry/2`` (:mod:`._index`) keeps it in a file of its own.
+``Registry`` is also the inline form of a ``/2`` index once its cards are read.
+
 .. code-block:: yaml
 
     registry: fusion-registry/1

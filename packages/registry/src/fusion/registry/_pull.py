@@ -15,8 +15,9 @@ from ._base import Artifact
 from ._cache import Cache
 from ._config import offline_from_env
 from ._hashing import Progress
-from ._load import LoadedRegistry, load_registry
-from ._resolve import Ref, Resolved, suffix_of
+from ._load import load_registry
+from ._registry import LoadedRegistry, Resolved
+from ._resolve import Ref, suffix_of
 
 __all__ = ["fetch", "pull"]
 
@@ -80,7 +81,7 @@ def fetch(
     (``artifact``, e.g. its test tensors)."""
     if artifact is None:
         artifact, url, suffix, what = (
-            resolved.entry,
+            resolved.artifact,
             resolved.url,
             resolved.suffix,
             str(resolved.ref),

@@ -1,4 +1,4 @@
-"""From ``KIND:NAME[@VERSION]`` to one registry entry and the absolute location of its file.
+"""From ``KIND:NAME[@VERSION]`` to one entry of a registry file and the absolute location of a file.
 
 Without ``@VERSION`` (or with ``@latest``) the entry's ``latest`` pointer is used, else the
 highest release by semantic-version precedence (pre-releases only when there is nothing else).
@@ -12,18 +12,24 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic_core import PydanticCustomError
 
 from . import _lazy_errors as errors
 from ._base import Artifact, check_name, check_version, url_protocol
-from ._models import KINDS, DatasetEntry, DatasetVersion, ModelEntry, ModelVersion
+from ._index import IndexEntry, RegistryIndex
+from ._models import KINDS, DatasetEntry, ModelEntry, Registry
 
-if TYPE_CHECKING:
-    from ._load import LoadedRegistry
-
-__all__ = ["Ref", "Resolved", "latest_version", "parse_ref", "resolve", "semver_key", "suffix_of"]
+__all__ = [
+    "Ref",
+    "find_version",
+    "latest_version",
+    "locate",
+    "parse_ref",
+    "semver_key",
+    "suffix_of",
+]
 
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 
@@ -80,7 +86,7 @@ def semver_key(version: str) -> tuple:
     return (numbers, 0, ids)
 
 
-def latest_version(entry: ModelEntry | DatasetEntry) -> str:
+def latest_version(entry: ModelEntry | DatasetEntry | IndexEntry) -> str:
     """The ``latest`` pointer, else the highest release, else the highest pre-release."""
     if entry.latest is not None:
         return entry.latest
@@ -88,32 +94,17 @@ def latest_version(entry: ModelEntry | DatasetEntry) -> str:
     return max(releases or entry.versions, key=semver_key)
 
 
-@dataclass(frozen=True)
-class Resolved:
-    """One registry entry, its exact reference and where its file is."""
-
-    ref: Ref
-    """With the version filled in."""
-    entry: ModelVersion | DatasetVersion
-    url: str
-    """Local path or absolute URL of the artifact."""
-    suffix: str
-    """File name suffix for the cached blob (``.zip``, ``.onnx``), or empty."""
-    registry: LoadedRegistry
-
-    def locate(self, artifact: Artifact) -> str:
-        """The absolute location of another file of this entry (e.g. its test tensors)."""
-        return locate(self.registry.location, artifact.url)
-
-
-def resolve(loaded: LoadedRegistry, ref: str | Ref) -> Resolved:
-    """Find ``ref`` in a loaded registry; raise ``NotInRegistryError`` listing what exists."""
+def find_version(
+    index: Registry | RegistryIndex, ref: str | Ref, location: str
+) -> tuple[Ref, Artifact]:
+    """``ref`` with its version filled in, and its entry in the registry file ``index`` (read
+    from ``location``); raise ``NotInRegistryError`` listing what exists."""
     ref = parse_ref(ref)
-    section = loaded.registry.section(ref.kind)
+    section = index.section(ref.kind)
     if ref.name not in section:
         have = ", ".join(sorted(section)) or "none"
         raise errors.NotInRegistryError(
-            f"{ref.kind}:{ref.name} is not in the registry {loaded.location}; "
+            f"{ref.kind}:{ref.name} is not in the registry {location}; "
             f"its {KINDS[ref.kind]}: {have}"
         )
     entry = section[ref.name]
@@ -124,17 +115,9 @@ def resolve(loaded: LoadedRegistry, ref: str | Ref) -> Resolved:
             v + (" (latest)" if v == latest else "") for v in sorted(entry.versions, key=semver_key)
         )
         raise errors.NotInRegistryError(
-            f"{ref} is not in the registry {loaded.location}; versions of "
-            f"{ref.kind}:{ref.name}: {have}"
+            f"{ref} is not in the registry {location}; versions of {ref.kind}:{ref.name}: {have}"
         )
-    item = entry.versions[version]
-    return Resolved(
-        ref=Ref(ref.kind, ref.name, version),
-        entry=item,
-        url=locate(loaded.location, item.url),
-        suffix=suffix_of(item.url),
-        registry=loaded,
-    )
+    return Ref(ref.kind, ref.name, version), entry.versions[version]
 
 
 def locate(registry_location: str, url: str) -> str:

@@ -1,62 +1,31 @@
-"""Put an exported model into registry.yaml: its card, its ONNX file and test tensors by digest.
+"""Helpers that write the text of model cards: training notes and metrics of GAN exports.
 
-Used by each model's ``register.py`` (project environment, no torch)::
+Used by the ``register.py`` of each SliceGAN-family model (``models/slicegan-nmc``,
+``models/slicegan-nmc-xct``) to turn what ``export.py`` and the evaluations recorded
+(``export.json``, ``metrics.json``, ``groundtruth.json``) into the card's description and
+metrics before ``fusion.registry.register_model`` writes it.
 
-    uv run python models/unet-nmc/register.py --version 0.1.0
-
-The card's hand-written part lives beside the model as ``card.yaml``; the script adds the
-measured metrics and the test tensors' digest, validates the whole entry with the registry's own
-models, and writes it under ``models: NAME: versions: VERSION`` (``latest`` set to it). The
-comment block at the top of registry.yaml is kept; the rest is rewritten by the safe YAML dumper.
+>>> seed_ranges([0, 1, 2, 3, 7])
+'0–3, 7'
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-REPO = Path(__file__).resolve().parents[1]
-REGISTRY = REPO / "registry.yaml"
-
-
-def digest(path: Path) -> dict[str, Any]:
-    """url (relative to registry.yaml), sha256 and size of a file."""
-    from fusion.registry import hash_file
-
-    url = os.path.relpath(path, REGISTRY.parent)
-    return {"url": url, "sha256": hash_file(path), "size": path.stat().st_size}
-
-
-def register(
-    name: str,
-    version: str,
-    onnx_path: Path,
-    card: dict[str, Any],
-    tensors_path: Path,
-    tolerance: dict[str, float],
-    seed: int | None = None,
-) -> dict[str, Any]:
-    """Validate the entry and write it into registry.yaml; return it."""
-    from fusion.registry import Registry
-
-    tensors = {**digest(tensors_path), "tolerance": tolerance}
-    if seed is not None:  # a generator's test latent is drawn from this seed
-        tensors["seed"] = seed
-    card = {**card, "test_tensors": tensors}
-    entry = {**digest(onnx_path), "card": card}
-    text = REGISTRY.read_text(encoding="utf-8")
-    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
-    document = yaml.safe_load(text)
-    models = document["models"] = document.get("models") or {}
-    versions = models.get(name, {}).get("versions", {})
-    models[name] = {"latest": version, "versions": {**versions, version: entry}}
-    Registry.model_validate(document)  # refuses a bad card before anything is written
-    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
-    REGISTRY.write_text(header + body, encoding="utf-8")
-    return entry
+__all__ = [
+    "data_history",
+    "first_lr",
+    "fraction_spread",
+    "gan_phase_metrics",
+    "gan_training_note",
+    "penalty_note",
+    "seed_ranges",
+    "threads_of",
+    "warm_start_history",
+    "warm_start_sentence",
+]
 
 
 def data_history(record: dict[str, Any]) -> str:
