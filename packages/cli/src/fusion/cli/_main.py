@@ -17,7 +17,8 @@ EXIT_UNREADABLE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every installed verb."""
+    """The top-level parser with every installed verb: those of ``fusion.commands`` and
+    those of the installed model tasks (``fusion.tasks``)."""
     parser = argparse.ArgumentParser(
         prog="fusion",
         description="Fused multi-modal voxel datasets of battery electrodes.",
@@ -32,7 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
             warnings.warn(f"fusion: verb {entry.name!r} failed to load: {err}", stacklevel=1)
             continue
         register(subparsers)
+    for task in _installed_tasks():
+        task.register_cli(subparsers)
     return parser
+
+
+def _installed_tasks() -> list:
+    """The model tasks (entry-point group ``fusion.tasks``), each of which may add a verb;
+    none when fusion-registry, which defines the group, is not installed."""
+    try:
+        from fusion.registry.tasks import installed_tasks
+    except ImportError:
+        return []
+    return [task for _, task in sorted(installed_tasks().items())]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

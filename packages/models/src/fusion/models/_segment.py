@@ -35,7 +35,8 @@ from fusion.schema import (
     unique_id,
 )
 
-from ._device import Device, resolve_device
+from ._device import Device
+from ._open import open_model, resolve_model
 from ._preprocess import Normaliser, normaliser
 from ._sessions import ModelFile
 
@@ -257,13 +258,10 @@ def segment(
         labelled when it is written), and a ``segment`` activity in the provenance naming the
         model (``model:name@version`` and sha256) and the input channel.
     """
-    from fusion.registry import load_registry, pull, resolve
-
-    loaded = load_registry(registry, offline=offline)
-    resolved = resolve(loaded, ref)
-    card = resolved.entry.card
+    model = resolve_model(ref, registry=registry, offline=offline)
+    card = model.card
     if card.task != "segment-2d":
-        raise SegmentInputError(f"{resolved.ref} is a {card.task} model, not segment-2d")
+        raise SegmentInputError(f"{model.ref} is a {card.task} model, not segment-2d")
     if not isinstance(source, xr.DataTree):
         check_reachable(source, "input")
     tree = source if isinstance(source, xr.DataTree) else open_tree(source, storage_options)
@@ -275,16 +273,9 @@ def segment(
         raise SegmentInputError(
             f"{channel_path(group, label_name)} exists already; pick another name with --name"
         )
-    path = pull(str(resolved.ref), registry=loaded, cache=cache, offline=offline)
+    opened = open_model(model, device, cache=cache, offline=offline)
     on_cluster = active_client() is not None
-    model_file = ModelFile(
-        ref=str(resolved.ref),
-        path=str(path),
-        sha256=resolved.entry.sha256,
-        device=resolve_device(device),
-        threads=1 if on_cluster else None,
-    )
-    session = model_file.session()  # here first: a bad model or device fails before any slice
+    session = opened.session()  # here first: a bad model or device fails before any slice
     started = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     input_name = card.inputs[0].name
 
@@ -294,7 +285,7 @@ def segment(
 
     steps = next((p.steps for p in card.preprocessing if p.tensor == input_name), [])
     labeller = SliceLabeller(
-        model=model_file,
+        model=opened.file,
         input_name=input_name,
         prepare=normaliser(steps, slices),
         tile=tile,
@@ -323,7 +314,7 @@ def segment(
     }
     return _with_channel(
         tree, group, label_name, xr.Variable(("z", "y", "x"), labels, attrs),
-        used=channel_path(group, variable), model=(str(resolved.ref), resolved.entry.sha256),
+        used=channel_path(group, variable), model=(model.ref, model.sha256),
         parameters=parameters, times=(started, ended),
     )  # fmt: skip
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
@@ -24,6 +25,7 @@ from fusion.schema import SCHEMA_ID, end_when_written
 __all__ = [
     "ACTIVITY_FOR_TASK",
     "ORIGIN_FOR_TASK",
+    "WrapRequest",
     "channel_array",
     "wrap_for_check",
     "wrap_outputs",
@@ -39,6 +41,21 @@ ACTIVITY_FOR_TASK = {
 }
 ORIGIN_FOR_TASK = {"generate": "generated"}
 """Generated volumes are ``generated``; every other model output is ``inferred``."""
+
+
+@dataclass(frozen=True)
+class WrapRequest:
+    """One run of a registered model: its identity, its card, and the arrays of the run."""
+
+    ref: str
+    """``model:name@version``."""
+    sha256: str
+    """SHA-256 of the ONNX file that ran (for the provenance record)."""
+    card: Any
+    inputs: Mapping[str, np.ndarray]
+    outputs: Mapping[str, np.ndarray]
+    seed: int | None = None
+    """The seed the latent was drawn with, for generators."""
 
 
 def channel_array(card: Any, channel: Any, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -79,7 +96,7 @@ def wrap_outputs(
     Parameters
     ----------
     request
-        A ``fusion.registry.WrapRequest``: the model reference, its sha256, its card, the inputs
+        A `WrapRequest`: the model reference, its sha256, its card, the inputs
         and the outputs of one run, and the seed.
     execution
         Where it ran (``Session.provenance()``), recorded in the activity's parameters.
@@ -185,12 +202,20 @@ def _root(request, activity_type, group, names, execution, started, ended) -> di
     }
 
 
-def wrap_for_check(request: Any) -> xr.DataTree:
-    """The ``fusion.runtimes`` hook of ``fusion registry check``: `wrap_outputs` of the test
-    tensors. A segmentation card leaves the voxel size to the input it labels, and test tensors
-    carry none, so the check wraps such outputs at 1 µm: the dataset is only validated (dtype,
-    labels, provenance), never written or shown to a user."""
+def wrap_for_check(
+    request: Any, inputs: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray]
+) -> xr.DataTree:
+    """`wrap_outputs` of a registry entry's test tensors (``request``: a
+    ``fusion.registry.CheckRequest``), as `fusion registry check` validates them. A
+    segmentation card leaves the voxel size to the input it labels, and test tensors carry
+    none, so such outputs are wrapped at 1 µm: the dataset is only validated (dtype, labels,
+    provenance), never written or shown to a user."""
+    card = request.card
     voxel = None
-    if any(channel.voxel_size_um is None for channel in request.card.channels):
+    if any(channel.voxel_size_um is None for channel in card.channels):
         voxel = (1.0, 1.0, 1.0)
-    return wrap_outputs(request, voxel_size_um=voxel)
+    run = WrapRequest(
+        ref=request.ref, sha256=request.sha256, card=card, inputs=inputs, outputs=outputs,
+        seed=card.test_tensors.seed,
+    )  # fmt: skip
+    return wrap_outputs(run, voxel_size_um=voxel)

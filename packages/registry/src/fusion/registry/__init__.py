@@ -7,7 +7,9 @@
 - ``load_registry`` / ``Registry``: the registry file (``fusion-registry/1``), ``ModelCard``
   and ``DatasetCard``; ``json_schemas()`` of all three.
 - ``Cache``: ``fetch``, ``verify``, ``prune``.
-- ``check_registry``: every check a contributed entry must pass.
+- ``check_registry``: every check a contributed entry must pass; a model's task
+  (``fusion.registry.tasks``: ``Task``, ``installed_tasks``, group ``fusion.tasks``) does the
+  checks that run the model.
 - Errors: ``HashMismatchError``, ``SizeMismatchError``, ``NotInRegistryError``,
   ``OfflineError``, ... (each a ``fusion.schema.FusionError``).
 
@@ -53,8 +55,8 @@ if TYPE_CHECKING:
     from ._models import DatasetVersion, ModelVersion, Registry
     from ._pull import pull
     from ._resolve import Ref, Resolved, parse_ref, resolve
-    from ._runtime import RUNTIME_GROUP, Runtime, WrapRequest, installed_runtimes
-    from ._tensors import draw_latent
+    from ._tensors import compare, draw_latent, shape_problems
+    from .tasks import TASK_GROUP, CheckRequest, Task, installed_tasks
 
 _EXPORTS = {
     "_base": ["Artifact"],
@@ -80,6 +82,7 @@ _EXPORTS = {
         "OfflineError",
         "RegistryFileError",
         "SizeMismatchError",
+        "Task",
         "TransferError",
         "UnsafePathError",
     ],
@@ -89,18 +92,19 @@ _EXPORTS = {
     "_models": ["DatasetVersion", "ModelVersion", "Registry"],
     "_pull": ["pull"],
     "_resolve": ["Ref", "Resolved", "parse_ref", "resolve"],
-    "_runtime": ["RUNTIME_GROUP", "Runtime", "WrapRequest", "installed_runtimes"],
-    "_tensors": ["draw_latent"],
+    "_tensors": ["compare", "draw_latent", "shape_problems"],
+    "tasks": ["TASK_GROUP", "CheckRequest", "Task", "installed_tasks"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
-    "RUNTIME_GROUP",
+    "TASK_GROUP",
     "Artifact",
     "BadReferenceError",
     "BlobStatus",
     "Cache",
     "CheckReport",
+    "CheckRequest",
     "DatasetCard",
     "DatasetVersion",
     "EntryResult",
@@ -120,26 +124,27 @@ __all__ = [
     "Registry",
     "RegistryFileError",
     "Resolved",
-    "Runtime",
     "SizeMismatchError",
+    "Task",
     "TensorDescr",
     "TestTensors",
     "Tolerance",
     "TransferError",
     "UnsafePathError",
-    "WrapRequest",
     "check_registry",
+    "compare",
     "default_cache_dir",
     "default_registry",
     "draw_latent",
     "hash_file",
-    "installed_runtimes",
+    "installed_tasks",
     "json_schemas",
     "load_registry",
     "parse_ref",
     "parse_registry",
     "pull",
     "resolve",
+    "shape_problems",
     "write_json_schemas",
 ]
 
