@@ -5,7 +5,8 @@ validator (`validate`), the atomic writer (`write`), the verified copy (`push`),
 reader's side of it (`open_group`: a folder, ``.zip`` or fsspec URL as a read-only zarr group,
 the one place paths become stores),
 the mark of activities that end when their lazy data is written (`end_when_written`),
-the example dataset (`make_example`), the JSON Schema export, the ``.fusion`` accessors on
+one way to record provenance (`fusion.schema.provenance`: `record`, `new_root`, entity
+builders, `now`), the example dataset (`make_example`), the JSON Schema export, the ``.fusion`` accessors on
 xarray objects (registered on import), and where dask work runs (`use_scheduler`: this
 process's threads or a dask.distributed cluster). Options the verbs of every package share
 are in `fusion.schema.cli_options`.
@@ -13,7 +14,10 @@ are in `fusion.schema.cli_options`.
 
 from importlib.metadata import version as _version
 
-from . import _accessor  # noqa: F401  (registers the .fusion accessors)
+from . import (
+    _accessor,  # noqa: F401  (registers the .fusion accessors)
+    provenance,
+)
 from ._errors import (
     ChunkMismatchError,
     FusionError,
@@ -93,6 +97,7 @@ __all__ = [
     "json_schemas",
     "make_example",
     "open_group",
+    "provenance",
     "push",
     "scheduler_facts",
     "unique_id",
