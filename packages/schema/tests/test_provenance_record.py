@@ -9,7 +9,7 @@ import xarray as xr
 
 from fusion.schema import SchemaError, end_when_written, validate
 from fusion.schema import provenance as prov
-from fusion.schema._write_times import ends_when_written
+from fusion.schema.store._write_times import ends_when_written
 from fusion.schema.testing import grey_image_tree
 
 SHA = "a" * 64

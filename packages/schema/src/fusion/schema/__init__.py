@@ -28,10 +28,6 @@ from ._errors import (
 )
 from ._example import make_example
 from ._ids import unique_id
-from ._jsonschema import json_schemas, write_json_schemas
-from ._manifest import ChunkDigest, ChunkManifest
-from ._push import PushResult, push
-from ._report import CODES, Finding, ValidationReport
 from ._scheduler import (
     SchedulerError,
     active_client,
@@ -39,12 +35,11 @@ from ._scheduler import (
     scheduler_facts,
     use_scheduler,
 )
-from ._source import open_group
-from ._validate import validate
-from ._versions import SUPPORTED_SCHEMAS
-from ._write import write
-from ._write_times import end_when_written
-from .v0_2 import (
+from .checks._report import CODES, Finding, ValidationReport
+from .checks._validate import validate
+from .model._jsonschema import json_schemas, write_json_schemas
+from .model._versions import SUPPORTED_SCHEMAS
+from .model.v0_2 import (
     PROJECTION_LAYOUTS,
     SCHEMA_ID,
     Activity,
@@ -59,6 +54,11 @@ from .v0_2 import (
     Sample,
     Software,
 )
+from .share._push import PushResult, push
+from .store._manifest import ChunkDigest, ChunkManifest
+from .store._source import open_group
+from .store._write import write
+from .store._write_times import end_when_written
 
 __version__ = _version("fusion-schema")
 

@@ -10,7 +10,7 @@ Every producer (loaders, models, transfer, fuse, the example) records what it di
   the root before the tree.
 
 Everything is stored as the plain dicts the root attribute holds, validated through the
-pydantic models of `fusion.schema.v0_1.provenance` as it is added. An activity holds
+pydantic models of `fusion.schema.model.v0_1.provenance` as it is added. An activity holds
 ``type``, ``software``, ``started``, ``ended`` and, where given, ``parameters``, ``used``,
 ``generated``, ``agents`` and ``description`` (empty lists are left out: they are the
 models' defaults).
@@ -34,9 +34,9 @@ from fusion.base import hash_file
 
 from ._errors import SchemaError
 from ._ids import unique_id
-from ._versions import LATEST, ROOT_MODELS
-from ._write_times import end_when_written
-from .v0_1 import Activity, Agent, DatasetEntity, FileEntity, ModelEntity, parse_attrs
+from .model._versions import LATEST, ROOT_MODELS
+from .model.v0_1 import Activity, Agent, DatasetEntity, FileEntity, ModelEntity, parse_attrs
+from .store._write_times import end_when_written
 
 __all__ = [
     "SoftwareSpec",
@@ -371,7 +371,7 @@ def add_activity(
     root
         The root ``fusion`` attribute (`new_root`, or a tree's, copied).
     activity_type
-        One of ``fusion.schema.v0_1.provenance.ACTIVITY_TYPES`` (``load``, ``segment``, ...).
+        One of ``fusion.schema.model.v0_1.provenance.ACTIVITY_TYPES`` (``load``, ``segment``, ...).
     activity_id
         The id; by default ``activity_type`` made unique (``segment-2``, ...).
     used
