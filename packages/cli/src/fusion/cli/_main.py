@@ -10,6 +10,8 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points, version
 
+from fusion.base import FusionError
+
 __all__ = ["build_parser", "main", "progress_factory"]
 
 EXIT_INVALID = 1
@@ -66,7 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _exit_code(err: BaseException) -> int:
-    """Unreadable input (OSError family) is 2; invalid content is 1."""
+    """A fusion error's own ``exit_code``; else unreadable input (OSError family) is 2 and
+    anything else (invalid content) 1."""
+    if isinstance(err, FusionError):
+        return err.exit_code
     if isinstance(err, OSError):
         return EXIT_UNREADABLE
     return EXIT_INVALID
