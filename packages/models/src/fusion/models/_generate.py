@@ -23,7 +23,6 @@ chunks are written by the worker that made them.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,6 +32,7 @@ import numpy as np
 import xarray as xr
 
 from fusion.schema import FusionError, scheduler_facts
+from fusion.schema.provenance import now
 
 from ._device import Device
 from ._genonnx import metadata, output_names
@@ -229,7 +229,7 @@ def generate(
         model_file = replace(model_file, outputs=fetch)
     # here first: a bad model or device fails before any tile
     session = model_file.session(verified=onnx_bytes)
-    started = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    started = now()
     latent = draw_latent(card.latent, dims, seed)
     channels = GeneratorTile(model_file, card, plan, card.latent.tensor)
     tile = tile_for(card, latent.shape) if tile == "auto" else tile

@@ -15,25 +15,17 @@ each worker writes the chunks of the slices it labelled.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from fusion.schema import (
-    FusionError,
-    active_client,
-    check_reachable,
-    end_when_written,
-    scheduler_facts,
-    unique_id,
-)
+from fusion.schema import FusionError, active_client, check_reachable, scheduler_facts, unique_id
+from fusion.schema.provenance import entity_id_for, model_entity, now, provenance_of, record
 
 from ._device import Device
 from ._open import open_model, resolve_model
@@ -276,7 +268,7 @@ def segment(
     opened = open_model(model, device, cache=cache, offline=offline)
     on_cluster = active_client() is not None
     session = opened.session()  # here first: a bad model or device fails before any slice
-    started = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    started = now()
     input_name = card.inputs[0].name
 
     def slices() -> Iterator[np.ndarray]:
@@ -295,7 +287,7 @@ def segment(
         progress=None if on_cluster else _stack_progress(progress, grey.sizes["z"]),
     )
     labels = _label_stack(labeller, grey.variable)
-    ended = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    ended = now()
     parameters = {
         **session.provenance(),
         "tile_px": tile,
@@ -372,26 +364,27 @@ def _label_stack(labeller: SliceLabeller, grey: xr.Variable) -> Any:
 
 
 def _with_channel(tree, group, name, variable, *, used, model, parameters, times) -> xr.DataTree:
-    """A copy of ``tree`` with ``variable`` added to ``group`` and the activity recorded."""
+    """A copy of ``tree`` with ``variable`` added to ``group`` and the activity recorded (to
+    end when written: the slices are labelled then)."""
     out = tree.copy(deep=False)
     for node in out.subtree:  # written afresh: the source's chunking and codecs do not apply
         node.dataset = node.to_dataset(inherit=False).drop_encoding()
     ds = out[group].to_dataset(inherit=False)
-    activity_id = unique_id("segment", tree.attrs["fusion"]["provenance"]["activities"])
+    activity_id = unique_id("segment", provenance_of(tree)["activities"])
     variable.attrs["provenance"] = activity_id
     out[group].dataset = ds.assign({name: variable})
-    root = dict(tree.attrs["fusion"])
-    provenance = {k: dict(v) for k, v in root["provenance"].items()}
-    model_id = unique_id(f"model-{model[0].split(':', 1)[1].split('@')[0]}", provenance["entities"])
-    provenance["entities"][model_id] = {"type": "model", "ref": model[0], "sha256": model[1]}
-    provenance["activities"][activity_id] = {
-        "type": "segment",
-        "software": {"name": "fusion-models", "version": version("fusion-models")},
-        "started": times[0],
-        "ended": times[1],
-        "parameters": parameters,
-        "used": [model_id, used],
-        "generated": [channel_path(group, name)],
-    }
-    out.attrs = {**tree.attrs, "fusion": {**root, "provenance": provenance, "modified": times[1]}}
-    return end_when_written(out, activity_id)  # the slices are labelled when written
+    entity = model_entity(*model)
+    model_id = entity_id_for(tree, entity, f"model-{model[0].split(':', 1)[1].split('@')[0]}")
+    return record(
+        out,
+        "segment",
+        activity_id=activity_id,
+        used=[model_id, used],
+        generated=[channel_path(group, name)],
+        parameters=parameters,
+        software="fusion-models",
+        started=times[0],
+        ended=times[1],
+        entities={model_id: entity},
+        lazy=True,
+    )

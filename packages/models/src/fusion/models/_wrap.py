@@ -11,16 +11,15 @@ generation) are computed when the dataset is written, so their activity is marke
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from fusion.schema import SCHEMA_ID, end_when_written
+from fusion.schema import end_when_written
+from fusion.schema.provenance import add_activity, model_entity, new_root, now
 
 __all__ = [
     "ACTIVITY_FOR_TASK",
@@ -133,9 +132,9 @@ def wrap_outputs(
         dim: xr.Variable(dim, step * np.arange(n, dtype=np.float64), {"units": "um"})
         for dim, n, step in zip(("z", "y", "x"), shape, voxel, strict=True)
     }
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    ended = now()
     root = _root(
-        request, activity_type, group, list(variables), execution or {}, started or now, now
+        request, activity_type, group, list(variables), execution or {}, started or ended, ended
     )
     tree = xr.DataTree.from_dict(
         {"/": xr.Dataset(attrs={"fusion": root}), f"/{group}": xr.Dataset(variables, coords)}
@@ -177,29 +176,25 @@ def _root(request, activity_type, group, names, execution, started, ended) -> di
         parameters["seed"] = int(request.seed)
     parameters["input_shapes"] = {k: list(np.shape(v)) for k, v in request.inputs.items()}
     training = card.training_data[0].description
-    return {
-        "schema": SCHEMA_ID,
-        "title": f"{card.task} output of {request.ref}",
-        "description": card.description,
-        "sample": {"material": f"as the training data of {request.ref}: {training}"},
-        "created": ended,
-        "modified": ended,
-        "provenance": {
-            "entities": {"model": {"type": "model", "ref": request.ref, "sha256": request.sha256}},
-            "activities": {
-                "run-model": {
-                    "type": activity_type,
-                    "software": {"name": "fusion-models", "version": version("fusion-models")},
-                    "started": started,
-                    "ended": ended,
-                    "parameters": parameters,
-                    "used": ["model"],
-                    "generated": [f"/{group}/{name}" for name in names],
-                }
-            },
-            "agents": {},
-        },
-    }
+    root = new_root(
+        f"{card.task} output of {request.ref}",
+        description=card.description,
+        sample=f"as the training data of {request.ref}: {training}",
+        created=ended,
+    )
+    add_activity(
+        root,
+        activity_type,
+        activity_id="run-model",
+        used=["model"],
+        generated=[f"/{group}/{name}" for name in names],
+        parameters=parameters,
+        software="fusion-models",
+        started=started,
+        ended=ended,
+        entities={"model": model_entity(request.ref, request.sha256)},
+    )
+    return root
 
 
 def wrap_for_check(
