@@ -36,7 +36,7 @@ from fusion.schema.provenance import now
 
 from ._device import Device
 from ._genonnx import metadata, output_names
-from ._open import open_model, resolve_model
+from ._open import OpenedModel, open_model, resolve_model
 from ._sessions import ModelFile
 from ._tiles import balanced_tile, tiled_channels
 from ._wrap import WrapRequest, channel_array, wrap_outputs
@@ -219,27 +219,16 @@ def generate(
     if card.latent is None:
         raise ShapeError(f"{model.ref} is not a generator (its card has no latent)")
     dims = latent_shape(card, shape)
-    opened = open_model(model, device, cache=cache, offline=offline)
-    onnx_bytes = opened.file.verified_bytes()  # read and checked once, here
-    outputs = output_names(onnx_bytes)
-    plan = channels_to_run(card, metadata(onnx_bytes), outputs)
-    fetch = tuple(sorted({channel.tensor for channel in plan.values()}))
-    model_file = opened.file
-    if set(fetch) != set(outputs):
-        model_file = replace(model_file, outputs=fetch)
-    # here first: a bad model or device fails before any tile
-    session = model_file.session(verified=onnx_bytes)
+    model_file, plan, session = _open_planned(
+        open_model(model, device, cache=cache, offline=offline)
+    )
+    fetch = model_file.outputs or tuple(sorted({c.tensor for c in plan.values()}))
     started = now()
     latent = draw_latent(card.latent, dims, seed)
     channels = GeneratorTile(model_file, card, plan, card.latent.tensor)
     tile = tile_for(card, latent.shape) if tile == "auto" else tile
     request = WrapRequest(
-        ref=model.ref,
-        sha256=model.sha256,
-        card=card,
-        inputs={card.latent.tensor: latent},
-        outputs={},
-        seed=seed,
+        model.ref, model.sha256, card, {card.latent.tensor: latent}, outputs={}, seed=seed
     )
     if tile:
         scale, context = size_rule(card)
@@ -258,3 +247,16 @@ def generate(
     return wrap_outputs(
         request, execution=execution, started=started, voxel_size_um=voxel, values=values
     )
+
+
+def _open_planned(opened: OpenedModel) -> tuple[ModelFile, dict[str, Any], Any]:
+    """(model file pruned to the outputs the channels need, the channel plan, the session),
+    opened here first, so that a bad model or device fails before any tile."""
+    onnx_bytes = opened.file.verified_bytes()  # read and checked once, here
+    outputs = output_names(onnx_bytes)
+    plan = channels_to_run(opened.card, metadata(onnx_bytes), outputs)
+    fetch = tuple(sorted({channel.tensor for channel in plan.values()}))
+    model_file = opened.file
+    if set(fetch) != set(outputs):
+        model_file = replace(model_file, outputs=fetch)
+    return model_file, plan, model_file.session(verified=onnx_bytes)

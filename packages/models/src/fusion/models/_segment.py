@@ -254,40 +254,26 @@ def segment(
     card = model.card
     if card.task != "segment-2d":
         raise SegmentInputError(f"{model.ref} is a {card.task} model, not segment-2d")
-    if not isinstance(source, xr.DataTree):
-        check_reachable(source, "input")
-    tree = source if isinstance(source, xr.DataTree) else open_tree(source, storage_options)
-    group, variable = find_grey_channel(tree, channel)
-    grey = tree[group].to_dataset(inherit=False)[variable]
     out_channel = card.channels[0]
     label_name = name or out_channel.name
-    if label_name in tree[group].to_dataset(inherit=False).variables:
-        raise SegmentInputError(
-            f"{channel_path(group, label_name)} exists already; pick another name with --name"
-        )
+    tree, group, variable = _open_input(source, storage_options, channel, label_name)
+    grey = tree[group].to_dataset(inherit=False)[variable]
     opened = open_model(model, device, cache=cache, offline=offline)
-    on_cluster = active_client() is not None
     session = opened.session()  # here first: a bad model or device fails before any slice
     started = now()
     input_name = card.inputs[0].name
-
-    def slices() -> Iterator[np.ndarray]:
-        for z in range(grey.sizes["z"]):
-            yield np.asarray(grey.isel(z=z).values)
-
     steps = next((p.steps for p in card.preprocessing if p.tensor == input_name), [])
     labeller = SliceLabeller(
         model=opened.file,
         input_name=input_name,
-        prepare=normaliser(steps, slices),
+        prepare=normaliser(steps, _slices(grey)),
         tile=tile,
         overlap=overlap,
         step=_size_step(card.inputs[0]),
         dtype=np.dtype(out_channel.dtype).str,
-        progress=None if on_cluster else _stack_progress(progress, grey.sizes["z"]),
+        progress=_stack_progress(progress, grey.sizes["z"]),
     )
-    labels = _label_stack(labeller, grey.variable)
-    ended = now()
+    labels, ended = _label_stack(labeller, grey.variable), now()
     parameters = {
         **session.provenance(),
         "tile_px": tile,
@@ -296,19 +282,53 @@ def segment(
         "preprocessing": [s.model_dump() for s in steps],
         **scheduler_facts(),
     }
-    attrs = {
-        "long_name": out_channel.long_name,
-        "units": out_channel.units,
-        "modality": grey.attrs.get("modality", out_channel.modality),
-        "origin": "inferred",
-        "flag_values": list(out_channel.flag_values or []),
-        "flag_meanings": out_channel.flag_meanings,
-    }
+    attrs = _label_attrs(out_channel, grey.attrs.get("modality", out_channel.modality))
     return _with_channel(
         tree, group, label_name, xr.Variable(("z", "y", "x"), labels, attrs),
         used=channel_path(group, variable), model=(model.ref, model.sha256),
         parameters=parameters, times=(started, ended),
     )  # fmt: skip
+
+
+def _open_input(
+    source: xr.DataTree | str | os.PathLike[str],
+    storage_options: Mapping[str, Any] | None,
+    channel: str | None,
+    label_name: str,
+) -> tuple[xr.DataTree, str, str]:
+    """(tree, group path, variable) of the channel to segment; the new label's name must be
+    free in its group."""
+    if not isinstance(source, xr.DataTree):
+        check_reachable(source, "input")
+    tree = source if isinstance(source, xr.DataTree) else open_tree(source, storage_options)
+    group, variable = find_grey_channel(tree, channel)
+    if label_name in tree[group].to_dataset(inherit=False).variables:
+        raise SegmentInputError(
+            f"{channel_path(group, label_name)} exists already; pick another name with --name"
+        )
+    return tree, group, variable
+
+
+def _slices(grey: xr.DataArray) -> Callable[[], Iterator[np.ndarray]]:
+    """The (y, x) slices of a (z, y, x) channel, one at a time, each time it is called."""
+
+    def slices() -> Iterator[np.ndarray]:
+        for z in range(grey.sizes["z"]):
+            yield np.asarray(grey.isel(z=z).values)
+
+    return slices
+
+
+def _label_attrs(channel: Any, modality: str) -> dict[str, Any]:
+    """The attributes of the new label channel, as the card's channel says."""
+    return {
+        "long_name": channel.long_name,
+        "units": channel.units,
+        "modality": modality,
+        "origin": "inferred",
+        "flag_values": list(channel.flag_values or []),
+        "flag_meanings": channel.flag_meanings,
+    }
 
 
 def _size_step(tensor: Any) -> int:
@@ -349,8 +369,8 @@ class SliceLabeller:
 
 def _stack_progress(progress: Progress, slices: int) -> Progress:
     """A per-slice tile progress (done, tiles per slice) as tiles done over the whole stack,
-    whatever order slices run in."""
-    if progress is None:
+    whatever order slices run in; None on a cluster (its workers cannot call back here)."""
+    if progress is None or active_client() is not None:
         return None
     done = itertools.count(1)
     return lambda _, tiles: progress(next(done), slices * tiles)
