@@ -7,8 +7,9 @@ import pickle
 import pytest
 
 from fusion.models import ModelFile, OpenedModel, open_model, resolve_model
+from fusion.models.testing import tiny_model_registry
 from fusion.registry import NotInRegistryError, load_registry
-from fusion.registry.testing import sha, tiny_model_registry
+from fusion.registry.testing import sha
 
 
 @pytest.fixture

@@ -13,10 +13,8 @@ from fusion.cli import main
 from fusion.models import SegmentInputError, segment
 from fusion.models._preprocess import exact_percentiles, normaliser
 from fusion.models._segment import SliceLabeller, blend_weights, segment_image, tile_origins
+from fusion.models.testing import tiny_model_registry
 from fusion.registry import check_registry, load_registry
-from fusion.registry.testing import (
-    tiny_model_registry,
-)
 from fusion.schema import make_example, validate, write
 
 

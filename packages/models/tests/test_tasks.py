@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from fusion.models.tasks import Generate3D, Segment2D
+from fusion.models.testing import tiny_generator, tiny_segmenter
 from fusion.registry import Cache, ModelCard, check_registry, installed_tasks
-from fusion.registry.testing import sha, tiny_card, tiny_generator, tiny_segmenter, write_registry
+from fusion.registry.testing import sha, tiny_card, write_registry
 
 
 def test_the_tasks_are_installed_under_their_card_task():

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from fusion.models import WrapRequest, wrap_outputs
+from fusion.models.testing import tiny_generator
 from fusion.registry import ModelCard, check_registry, installed_tasks
-from fusion.registry.testing import tiny_card, tiny_generator, write_registry
+from fusion.registry.testing import tiny_card, write_registry
 from fusion.schema import validate
 
 
