@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from fusion.schema import make_example, validate, write
-from fusion.schema._manifest import MANIFEST_NAME
+from fusion.schema.store._manifest import MANIFEST_NAME
 
 
 def build_store(path: Path, edge: int) -> int:

@@ -10,6 +10,7 @@ import pkgutil
 import pytest
 
 PACKAGES = [
+    "fusion.base",
     "fusion.schema",
     "fusion.models",
     "fusion.loaders",

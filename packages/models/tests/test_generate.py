@@ -13,8 +13,9 @@ import xarray as xr
 from fusion.cli import main
 from fusion.models import ShapeError, generate, latent_shape
 from fusion.models._generate import GeneratorTile, tile_for
+from fusion.models.testing import tiny_generator
 from fusion.registry import ModelCard
-from fusion.registry.testing import tiny_card, tiny_generator, write_registry
+from fusion.registry.testing import tiny_card, write_registry
 from fusion.schema import validate
 
 

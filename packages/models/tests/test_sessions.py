@@ -14,10 +14,8 @@ from dask.array.core import concatenate3
 
 from fusion.models import generate, segment
 from fusion.models._sessions import ModelFile, ModelFileError
+from fusion.models.testing import tiny_model_registry
 from fusion.registry import load_registry
-from fusion.registry.testing import (
-    tiny_model_registry,
-)
 from fusion.schema.testing import grey_image_tree
 
 

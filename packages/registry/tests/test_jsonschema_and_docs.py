@@ -46,7 +46,7 @@ def test_json_schema_accepts_and_refuses_like_the_models():
         jsonschema.validate(bad_version, schemas["registry"])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(
-            {**tiny_card("m/t.npz", "ab" * 32, 1, seed=1), "task": "dance"}, schemas["model-card"]
+            {**tiny_card("m/t.npz", "ab" * 32, 1, seed=1), "task": "Dance!"}, schemas["model-card"]
         )
 
 

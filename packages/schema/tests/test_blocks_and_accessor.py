@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from plain_stores import plain_tree
 
 from fusion.schema import SchemaError, make_example
-from fusion.schema._data_checks import iter_blocks
-from fusion.schema._source import ArrayNode
+from fusion.schema.checks._data import iter_blocks
+from fusion.schema.store._source import ArrayNode
 
 
 def _node(shape, chunks, dtype="uint8") -> ArrayNode:

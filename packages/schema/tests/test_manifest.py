@@ -15,7 +15,7 @@ import zarr
 
 from fusion.cli import main
 from fusion.schema import make_example, validate, write
-from fusion.schema._jsonschema import manifest_json_schema
+from fusion.schema.model._jsonschema import manifest_json_schema
 
 REPO = Path(__file__).resolve().parents[3]
 

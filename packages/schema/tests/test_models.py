@@ -8,8 +8,8 @@ import pytest
 from plain_stores import channel_attrs, plain_root_attrs
 from pydantic import ValidationError
 
-from fusion.schema.v0_1 import POINT_GROUPS, ChannelAttrs, Provenance, RootAttrs, check_unit
-from fusion.schema.v0_1.vocabulary import UNIT_LOOKALIKES, suggest_unit
+from fusion.schema.model.v0_1 import POINT_GROUPS, ChannelAttrs, Provenance, RootAttrs, check_unit
+from fusion.schema.model.v0_1.vocabulary import UNIT_LOOKALIKES, suggest_unit
 
 
 def test_plain_root_attrs_parse_and_round_trip():

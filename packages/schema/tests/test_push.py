@@ -110,7 +110,7 @@ def test_an_interrupted_push_never_validates_and_resumes(source, tmp_path, capsy
 
 
 def test_an_upload_that_reads_back_wrong_is_named_and_stays_incomplete(source, monkeypatch):
-    from fusion.schema._objects import Objects
+    from fusion.schema.store._objects import Objects
 
     real_write = Objects.write
 

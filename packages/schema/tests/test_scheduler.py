@@ -14,7 +14,6 @@ import zarr
 from fusion.cli import main
 from fusion.schema import (
     SchedulerError,
-    _data_checks,
     active_client,
     check_reachable,
     make_example,
@@ -24,6 +23,7 @@ from fusion.schema import (
     write,
 )
 from fusion.schema._scheduler import ordered_map, parse_scheduler
+from fusion.schema.checks import _data as _data_checks
 
 
 def closed_port() -> int:
@@ -172,7 +172,7 @@ def test_chunk_manifest_findings_are_the_same_when_tasks_cross_a_tcp_cluster(tmp
     store) and sends the digests back: a missing, a changed and a stray chunk are named as the
     threads here name them, and no chunk a task read is fetched again here."""
     distributed = pytest.importorskip("distributed")
-    from fusion.schema import _chunk_checks
+    from fusion.schema.checks import _chunk as _chunk_checks
 
     path = tmp_path / "a.zarr"
     write(make_example(size="tiny", seed=8), path)

@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 import zarr
 
-import fusion.schema._write as writer
+import fusion.schema.store._write as writer
 from fusion.schema import SchemaError, WriteError, make_example, validate, write
 
 

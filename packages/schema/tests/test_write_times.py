@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 
 from fusion.schema import SchemaError, WriteError, end_when_written, make_example, validate, write
-from fusion.schema._write_times import ENDS_WHEN_WRITTEN, with_written_times
+from fusion.schema.store._write_times import ENDS_WHEN_WRITTEN, with_written_times
 
 SLEEP_S = 0.3
 

@@ -10,6 +10,8 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points, version
 
+from fusion.base import FusionError
+
 from ._parser import FusionArgumentParser
 
 __all__ = ["build_parser", "main", "progress_factory"]
@@ -19,7 +21,8 @@ EXIT_UNREADABLE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every installed verb; unknown arguments are named first."""
+    """The top-level parser with every installed verb: those of ``fusion.commands`` and
+    those of the installed model tasks (``fusion.tasks``); unknown arguments are named first."""
     parser = FusionArgumentParser(
         prog="fusion",
         description="Fused multi-modal voxel datasets of battery electrodes.",
@@ -34,7 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
             warnings.warn(f"fusion: verb {entry.name!r} failed to load: {err}", stacklevel=1)
             continue
         register(subparsers)
+    for task in _installed_tasks():
+        task.register_cli(subparsers)
     return parser
+
+
+def _installed_tasks() -> list:
+    """The model tasks (entry-point group ``fusion.tasks``), each of which may add a verb;
+    none when fusion-registry, which defines the group, is not installed."""
+    try:
+        from fusion.registry.tasks import installed_tasks
+    except ImportError:
+        return []
+    return [task for _, task in sorted(installed_tasks().items())]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _exit_code(err: BaseException) -> int:
-    """Unreadable input (OSError family) is 2; invalid content is 1."""
+    """A fusion error's own ``exit_code``; else unreadable input (OSError family) is 2 and
+    anything else (invalid content) 1."""
+    if isinstance(err, FusionError):
+        return err.exit_code
     if isinstance(err, OSError):
         return EXIT_UNREADABLE
     return EXIT_INVALID

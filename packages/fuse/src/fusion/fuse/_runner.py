@@ -169,20 +169,22 @@ def step_keys(recipe: Recipe, inputs: Mapping[str, ResolvedInput], settings: Run
 
 
 def _model_identities(recipe: Recipe, settings: RunSettings) -> dict[str, dict[str, str]]:
-    """Per model step, the model as the registry resolves it now (one registry read)."""
+    """Per model step, the model as the registry resolves it now (one registry read, no
+    download: `fusion.models.resolve_model`, the resolution the steps' runs use too)."""
     steps = [s for s in recipe.steps if isinstance(s, GenerateStep | SegmentStep)]
     if not steps:
         return {}
-    from fusion.registry import load_registry, resolve
+    from fusion.models import resolve_model
+    from fusion.registry import load_registry
 
     registry = load_registry(settings.registry, offline=settings.offline)
     identities = {}
     for step in steps:
         try:
-            resolved = resolve(registry, step.model)
+            model = resolve_model(step.model, registry=registry)
         except Exception as err:
             raise RecipeError(f"step {step.id!r}: {err}") from err
-        identities[step.id] = {"ref": str(resolved.ref), "sha256": resolved.entry.sha256}
+        identities[step.id] = {"ref": model.ref, "sha256": model.sha256}
     return identities
 
 

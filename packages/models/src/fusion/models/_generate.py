@@ -23,7 +23,6 @@ chunks are written by the worker that made them.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -32,13 +31,15 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from fusion.schema import FusionError, active_client, scheduler_facts
+from fusion.schema import FusionError, scheduler_facts
+from fusion.schema.provenance import now
 
-from ._device import Device, resolve_device
+from ._device import Device
 from ._genonnx import metadata, output_names
+from ._open import OpenedModel, open_model, resolve_model
 from ._sessions import ModelFile
 from ._tiles import balanced_tile, tiled_channels
-from ._wrap import channel_array, wrap_outputs
+from ._wrap import WrapRequest, channel_array, wrap_outputs
 
 __all__ = [
     "GeneratorTile",
@@ -211,41 +212,23 @@ def generate(
     the result inside one ``with use_scheduler(...)`` block, which the activity records
     (``scheduler``, ``scheduler_workers``) with the device the workers are asked to use.
     """
-    from fusion.registry import WrapRequest, draw_latent, load_registry, pull, resolve
+    from fusion.registry import draw_latent
 
-    loaded = load_registry(registry, offline=offline)
-    resolved = resolve(loaded, ref)
-    card = resolved.entry.card
+    model = resolve_model(ref, registry=registry, offline=offline)
+    card = model.card
     if card.latent is None:
-        raise ShapeError(f"{resolved.ref} is not a generator (its card has no latent)")
+        raise ShapeError(f"{model.ref} is not a generator (its card has no latent)")
     dims = latent_shape(card, shape)
-    path = pull(str(resolved.ref), registry=loaded, cache=cache, offline=offline)
-    model_file = ModelFile(
-        ref=str(resolved.ref),
-        path=str(path),
-        sha256=resolved.entry.sha256,
-        device=resolve_device(device),
-        threads=1 if active_client() is not None else None,
+    model_file, plan, session = _open_planned(
+        open_model(model, device, cache=cache, offline=offline)
     )
-    model = model_file.verified_bytes()  # read and checked once, here
-    outputs = output_names(model)
-    plan = channels_to_run(card, metadata(model), outputs)
-    fetch = tuple(sorted({channel.tensor for channel in plan.values()}))
-    if set(fetch) != set(outputs):
-        model_file = replace(model_file, outputs=fetch)
-    # here first: a bad model or device fails before any tile
-    session = model_file.session(verified=model)
-    started = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    fetch = model_file.outputs or tuple(sorted({c.tensor for c in plan.values()}))
+    started = now()
     latent = draw_latent(card.latent, dims, seed)
     channels = GeneratorTile(model_file, card, plan, card.latent.tensor)
     tile = tile_for(card, latent.shape) if tile == "auto" else tile
     request = WrapRequest(
-        ref=str(resolved.ref),
-        sha256=resolved.entry.sha256,
-        card=card,
-        inputs={card.latent.tensor: latent},
-        outputs={},
-        seed=seed,
+        model.ref, model.sha256, card, {card.latent.tensor: latent}, outputs={}, seed=seed
     )
     if tile:
         scale, context = size_rule(card)
@@ -264,3 +247,16 @@ def generate(
     return wrap_outputs(
         request, execution=execution, started=started, voxel_size_um=voxel, values=values
     )
+
+
+def _open_planned(opened: OpenedModel) -> tuple[ModelFile, dict[str, Any], Any]:
+    """(model file pruned to the outputs the channels need, the channel plan, the session),
+    opened here first, so that a bad model or device fails before any tile."""
+    onnx_bytes = opened.file.verified_bytes()  # read and checked once, here
+    outputs = output_names(onnx_bytes)
+    plan = channels_to_run(opened.card, metadata(onnx_bytes), outputs)
+    fetch = tuple(sorted({channel.tensor for channel in plan.values()}))
+    model_file = opened.file
+    if set(fetch) != set(outputs):
+        model_file = replace(model_file, outputs=fetch)
+    return model_file, plan, model_file.session(verified=onnx_bytes)

@@ -15,27 +15,20 @@ each worker writes the chunks of the slices it labelled.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from fusion.schema import (
-    FusionError,
-    active_client,
-    check_reachable,
-    end_when_written,
-    scheduler_facts,
-    unique_id,
-)
+from fusion.schema import FusionError, active_client, check_reachable, scheduler_facts, unique_id
+from fusion.schema.provenance import entity_id_for, model_entity, now, provenance_of, record
 
-from ._device import Device, resolve_device
+from ._device import Device
+from ._open import open_model, resolve_model
 from ._preprocess import Normaliser, normaliser
 from ._sessions import ModelFile
 
@@ -257,54 +250,30 @@ def segment(
         labelled when it is written), and a ``segment`` activity in the provenance naming the
         model (``model:name@version`` and sha256) and the input channel.
     """
-    from fusion.registry import load_registry, pull, resolve
-
-    loaded = load_registry(registry, offline=offline)
-    resolved = resolve(loaded, ref)
-    card = resolved.entry.card
+    model = resolve_model(ref, registry=registry, offline=offline)
+    card = model.card
     if card.task != "segment-2d":
-        raise SegmentInputError(f"{resolved.ref} is a {card.task} model, not segment-2d")
-    if not isinstance(source, xr.DataTree):
-        check_reachable(source, "input")
-    tree = source if isinstance(source, xr.DataTree) else open_tree(source, storage_options)
-    group, variable = find_grey_channel(tree, channel)
-    grey = tree[group].to_dataset(inherit=False)[variable]
+        raise SegmentInputError(f"{model.ref} is a {card.task} model, not segment-2d")
     out_channel = card.channels[0]
     label_name = name or out_channel.name
-    if label_name in tree[group].to_dataset(inherit=False).variables:
-        raise SegmentInputError(
-            f"{channel_path(group, label_name)} exists already; pick another name with --name"
-        )
-    path = pull(str(resolved.ref), registry=loaded, cache=cache, offline=offline)
-    on_cluster = active_client() is not None
-    model_file = ModelFile(
-        ref=str(resolved.ref),
-        path=str(path),
-        sha256=resolved.entry.sha256,
-        device=resolve_device(device),
-        threads=1 if on_cluster else None,
-    )
-    session = model_file.session()  # here first: a bad model or device fails before any slice
-    started = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    tree, group, variable = _open_input(source, storage_options, channel, label_name)
+    grey = tree[group].to_dataset(inherit=False)[variable]
+    opened = open_model(model, device, cache=cache, offline=offline)
+    session = opened.session()  # here first: a bad model or device fails before any slice
+    started = now()
     input_name = card.inputs[0].name
-
-    def slices() -> Iterator[np.ndarray]:
-        for z in range(grey.sizes["z"]):
-            yield np.asarray(grey.isel(z=z).values)
-
     steps = next((p.steps for p in card.preprocessing if p.tensor == input_name), [])
     labeller = SliceLabeller(
-        model=model_file,
+        model=opened.file,
         input_name=input_name,
-        prepare=normaliser(steps, slices),
+        prepare=normaliser(steps, _slices(grey)),
         tile=tile,
         overlap=overlap,
         step=_size_step(card.inputs[0]),
         dtype=np.dtype(out_channel.dtype).str,
-        progress=None if on_cluster else _stack_progress(progress, grey.sizes["z"]),
+        progress=_stack_progress(progress, grey.sizes["z"]),
     )
-    labels = _label_stack(labeller, grey.variable)
-    ended = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    labels, ended = _label_stack(labeller, grey.variable), now()
     parameters = {
         **session.provenance(),
         "tile_px": tile,
@@ -313,19 +282,53 @@ def segment(
         "preprocessing": [s.model_dump() for s in steps],
         **scheduler_facts(),
     }
-    attrs = {
-        "long_name": out_channel.long_name,
-        "units": out_channel.units,
-        "modality": grey.attrs.get("modality", out_channel.modality),
-        "origin": "inferred",
-        "flag_values": list(out_channel.flag_values or []),
-        "flag_meanings": out_channel.flag_meanings,
-    }
+    attrs = _label_attrs(out_channel, grey.attrs.get("modality", out_channel.modality))
     return _with_channel(
         tree, group, label_name, xr.Variable(("z", "y", "x"), labels, attrs),
-        used=channel_path(group, variable), model=(str(resolved.ref), resolved.entry.sha256),
+        used=channel_path(group, variable), model=(model.ref, model.sha256),
         parameters=parameters, times=(started, ended),
     )  # fmt: skip
+
+
+def _open_input(
+    source: xr.DataTree | str | os.PathLike[str],
+    storage_options: Mapping[str, Any] | None,
+    channel: str | None,
+    label_name: str,
+) -> tuple[xr.DataTree, str, str]:
+    """(tree, group path, variable) of the channel to segment; the new label's name must be
+    free in its group."""
+    if not isinstance(source, xr.DataTree):
+        check_reachable(source, "input")
+    tree = source if isinstance(source, xr.DataTree) else open_tree(source, storage_options)
+    group, variable = find_grey_channel(tree, channel)
+    if label_name in tree[group].to_dataset(inherit=False).variables:
+        raise SegmentInputError(
+            f"{channel_path(group, label_name)} exists already; pick another name with --name"
+        )
+    return tree, group, variable
+
+
+def _slices(grey: xr.DataArray) -> Callable[[], Iterator[np.ndarray]]:
+    """The (y, x) slices of a (z, y, x) channel, one at a time, each time it is called."""
+
+    def slices() -> Iterator[np.ndarray]:
+        for z in range(grey.sizes["z"]):
+            yield np.asarray(grey.isel(z=z).values)
+
+    return slices
+
+
+def _label_attrs(channel: Any, modality: str) -> dict[str, Any]:
+    """The attributes of the new label channel, as the card's channel says."""
+    return {
+        "long_name": channel.long_name,
+        "units": channel.units,
+        "modality": modality,
+        "origin": "inferred",
+        "flag_values": list(channel.flag_values or []),
+        "flag_meanings": channel.flag_meanings,
+    }
 
 
 def _size_step(tensor: Any) -> int:
@@ -366,8 +369,8 @@ class SliceLabeller:
 
 def _stack_progress(progress: Progress, slices: int) -> Progress:
     """A per-slice tile progress (done, tiles per slice) as tiles done over the whole stack,
-    whatever order slices run in."""
-    if progress is None:
+    whatever order slices run in; None on a cluster (its workers cannot call back here)."""
+    if progress is None or active_client() is not None:
         return None
     done = itertools.count(1)
     return lambda _, tiles: progress(next(done), slices * tiles)
@@ -381,26 +384,27 @@ def _label_stack(labeller: SliceLabeller, grey: xr.Variable) -> Any:
 
 
 def _with_channel(tree, group, name, variable, *, used, model, parameters, times) -> xr.DataTree:
-    """A copy of ``tree`` with ``variable`` added to ``group`` and the activity recorded."""
+    """A copy of ``tree`` with ``variable`` added to ``group`` and the activity recorded (to
+    end when written: the slices are labelled then)."""
     out = tree.copy(deep=False)
     for node in out.subtree:  # written afresh: the source's chunking and codecs do not apply
         node.dataset = node.to_dataset(inherit=False).drop_encoding()
     ds = out[group].to_dataset(inherit=False)
-    activity_id = unique_id("segment", tree.attrs["fusion"]["provenance"]["activities"])
+    activity_id = unique_id("segment", provenance_of(tree)["activities"])
     variable.attrs["provenance"] = activity_id
     out[group].dataset = ds.assign({name: variable})
-    root = dict(tree.attrs["fusion"])
-    provenance = {k: dict(v) for k, v in root["provenance"].items()}
-    model_id = unique_id(f"model-{model[0].split(':', 1)[1].split('@')[0]}", provenance["entities"])
-    provenance["entities"][model_id] = {"type": "model", "ref": model[0], "sha256": model[1]}
-    provenance["activities"][activity_id] = {
-        "type": "segment",
-        "software": {"name": "fusion-models", "version": version("fusion-models")},
-        "started": times[0],
-        "ended": times[1],
-        "parameters": parameters,
-        "used": [model_id, used],
-        "generated": [channel_path(group, name)],
-    }
-    out.attrs = {**tree.attrs, "fusion": {**root, "provenance": provenance, "modified": times[1]}}
-    return end_when_written(out, activity_id)  # the slices are labelled when written
+    entity = model_entity(*model)
+    model_id = entity_id_for(tree, entity, f"model-{model[0].split(':', 1)[1].split('@')[0]}")
+    return record(
+        out,
+        "segment",
+        activity_id=activity_id,
+        used=[model_id, used],
+        generated=[channel_path(group, name)],
+        parameters=parameters,
+        software="fusion-models",
+        started=times[0],
+        ended=times[1],
+        entities={model_id: entity},
+        lazy=True,
+    )

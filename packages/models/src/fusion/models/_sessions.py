@@ -17,13 +17,13 @@ thread count is the parallelism (``--scheduler local`` starts one-thread workers
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import socket
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from fusion.base import hash_bytes
 from fusion.schema import FusionError
 
 from ._device import Device, Session, open_session
@@ -94,7 +94,7 @@ class ModelFile:
                 "a cluster, share the fusion cache folder with the workers or pull the model "
                 "on each into the same FUSION_CACHE"
             ) from err
-        found = hashlib.sha256(data).hexdigest()
+        found = hash_bytes(data)
         if found != self.sha256.removeprefix("sha256:"):
             raise ModelFileError(
                 f"{self.path}: expected the ONNX file of {self.ref} with sha256 {self.sha256}, "

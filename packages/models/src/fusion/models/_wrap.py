@@ -11,19 +11,20 @@ generation) are computed when the dataset is written, so their activity is marke
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
-from importlib.metadata import version
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from fusion.schema import SCHEMA_ID, end_when_written
+from fusion.schema import end_when_written
+from fusion.schema.provenance import add_activity, model_entity, new_root, now
 
 __all__ = [
     "ACTIVITY_FOR_TASK",
     "ORIGIN_FOR_TASK",
+    "WrapRequest",
     "channel_array",
     "wrap_for_check",
     "wrap_outputs",
@@ -39,6 +40,21 @@ ACTIVITY_FOR_TASK = {
 }
 ORIGIN_FOR_TASK = {"generate": "generated"}
 """Generated volumes are ``generated``; every other model output is ``inferred``."""
+
+
+@dataclass(frozen=True)
+class WrapRequest:
+    """One run of a registered model: its identity, its card, and the arrays of the run."""
+
+    ref: str
+    """``model:name@version``."""
+    sha256: str
+    """SHA-256 of the ONNX file that ran (for the provenance record)."""
+    card: Any
+    inputs: Mapping[str, np.ndarray]
+    outputs: Mapping[str, np.ndarray]
+    seed: int | None = None
+    """The seed the latent was drawn with, for generators."""
 
 
 def channel_array(card: Any, channel: Any, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -79,7 +95,7 @@ def wrap_outputs(
     Parameters
     ----------
     request
-        A ``fusion.registry.WrapRequest``: the model reference, its sha256, its card, the inputs
+        A `WrapRequest`: the model reference, its sha256, its card, the inputs
         and the outputs of one run, and the seed.
     execution
         Where it ran (``Session.provenance()``), recorded in the activity's parameters.
@@ -116,9 +132,9 @@ def wrap_outputs(
         dim: xr.Variable(dim, step * np.arange(n, dtype=np.float64), {"units": "um"})
         for dim, n, step in zip(("z", "y", "x"), shape, voxel, strict=True)
     }
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    ended = now()
     root = _root(
-        request, activity_type, group, list(variables), execution or {}, started or now, now
+        request, activity_type, group, list(variables), execution or {}, started or ended, ended
     )
     tree = xr.DataTree.from_dict(
         {"/": xr.Dataset(attrs={"fusion": root}), f"/{group}": xr.Dataset(variables, coords)}
@@ -160,37 +176,41 @@ def _root(request, activity_type, group, names, execution, started, ended) -> di
         parameters["seed"] = int(request.seed)
     parameters["input_shapes"] = {k: list(np.shape(v)) for k, v in request.inputs.items()}
     training = card.training_data[0].description
-    return {
-        "schema": SCHEMA_ID,
-        "title": f"{card.task} output of {request.ref}",
-        "description": card.description,
-        "sample": {"material": f"as the training data of {request.ref}: {training}"},
-        "created": ended,
-        "modified": ended,
-        "provenance": {
-            "entities": {"model": {"type": "model", "ref": request.ref, "sha256": request.sha256}},
-            "activities": {
-                "run-model": {
-                    "type": activity_type,
-                    "software": {"name": "fusion-models", "version": version("fusion-models")},
-                    "started": started,
-                    "ended": ended,
-                    "parameters": parameters,
-                    "used": ["model"],
-                    "generated": [f"/{group}/{name}" for name in names],
-                }
-            },
-            "agents": {},
-        },
-    }
+    root = new_root(
+        f"{card.task} output of {request.ref}",
+        description=card.description,
+        sample=f"as the training data of {request.ref}: {training}",
+        created=ended,
+    )
+    add_activity(
+        root,
+        activity_type,
+        activity_id="run-model",
+        used=["model"],
+        generated=[f"/{group}/{name}" for name in names],
+        parameters=parameters,
+        software="fusion-models",
+        started=started,
+        ended=ended,
+        entities={"model": model_entity(request.ref, request.sha256)},
+    )
+    return root
 
 
-def wrap_for_check(request: Any) -> xr.DataTree:
-    """The ``fusion.runtimes`` hook of ``fusion registry check``: `wrap_outputs` of the test
-    tensors. A segmentation card leaves the voxel size to the input it labels, and test tensors
-    carry none, so the check wraps such outputs at 1 µm: the dataset is only validated (dtype,
-    labels, provenance), never written or shown to a user."""
+def wrap_for_check(
+    request: Any, inputs: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray]
+) -> xr.DataTree:
+    """`wrap_outputs` of a registry entry's test tensors (``request``: a
+    ``fusion.registry.CheckRequest``), as `fusion registry check` validates them. A
+    segmentation card leaves the voxel size to the input it labels, and test tensors carry
+    none, so such outputs are wrapped at 1 µm: the dataset is only validated (dtype, labels,
+    provenance), never written or shown to a user."""
+    card = request.card
     voxel = None
-    if any(channel.voxel_size_um is None for channel in request.card.channels):
+    if any(channel.voxel_size_um is None for channel in card.channels):
         voxel = (1.0, 1.0, 1.0)
-    return wrap_outputs(request, voxel_size_um=voxel)
+    run = WrapRequest(
+        ref=request.ref, sha256=request.sha256, card=card, inputs=inputs, outputs=outputs,
+        seed=card.test_tensors.seed,
+    )  # fmt: skip
+    return wrap_outputs(run, voxel_size_um=voxel)

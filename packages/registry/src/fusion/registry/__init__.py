@@ -11,7 +11,9 @@
   ``upgrade_registry``: rewrite a ``/1`` file as ``/2``; ``fusion.registry.authoring``: helpers
   that write card text.
 - ``Cache``: ``fetch``, ``verify``, ``prune``.
-- ``check_registry``: every check a contributed entry must pass.
+- ``check_registry``: every check a contributed entry must pass; a model's task
+  (``fusion.registry.tasks``: ``Task``, ``installed_tasks``, group ``fusion.tasks``) does the
+  checks that run the model.
 - Errors: ``HashMismatchError``, ``SizeMismatchError``, ``NotInRegistryError``,
   ``OfflineError``, ... (each a ``fusion.schema.FusionError``).
 
@@ -61,8 +63,8 @@ if TYPE_CHECKING:
     from ._register import register_dataset, register_model, upgrade_registry
     from ._registry import LoadedRegistry, Resolved, resolve
     from ._resolve import Ref, parse_ref
-    from ._runtime import RUNTIME_GROUP, Runtime, WrapRequest, installed_runtimes
-    from ._tensors import draw_latent
+    from ._tensors import compare, draw_latent, shape_problems
+    from .tasks import TASK_GROUP, CheckRequest, Task, installed_tasks
 
 _EXPORTS = {
     "_base": ["Artifact"],
@@ -89,6 +91,7 @@ _EXPORTS = {
         "OfflineError",
         "RegistryFileError",
         "SizeMismatchError",
+        "Task",
         "TransferError",
         "UnsafePathError",
     ],
@@ -101,13 +104,13 @@ _EXPORTS = {
     "_register": ["register_dataset", "register_model", "upgrade_registry"],
     "_registry": ["LoadedRegistry", "Resolved", "resolve"],
     "_resolve": ["Ref", "parse_ref"],
-    "_runtime": ["RUNTIME_GROUP", "Runtime", "WrapRequest", "installed_runtimes"],
-    "_tensors": ["draw_latent"],
+    "_tensors": ["compare", "draw_latent", "shape_problems"],
+    "tasks": ["TASK_GROUP", "CheckRequest", "Task", "installed_tasks"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
-    "RUNTIME_GROUP",
+    "TASK_GROUP",
     "Artifact",
     "BadReferenceError",
     "BlobStatus",
@@ -115,6 +118,7 @@ __all__ = [
     "CardFile",
     "CardFileError",
     "CheckReport",
+    "CheckRequest",
     "DatasetCard",
     "DatasetVersion",
     "EntryResult",
@@ -136,20 +140,20 @@ __all__ = [
     "RegistryFileError",
     "RegistryIndex",
     "Resolved",
-    "Runtime",
     "SizeMismatchError",
+    "Task",
     "TensorDescr",
     "TestTensors",
     "Tolerance",
     "TransferError",
     "UnsafePathError",
-    "WrapRequest",
     "check_registry",
+    "compare",
     "default_cache_dir",
     "default_registry",
     "draw_latent",
     "hash_file",
-    "installed_runtimes",
+    "installed_tasks",
     "json_schemas",
     "load_registry",
     "parse_ref",
@@ -158,6 +162,7 @@ __all__ = [
     "register_dataset",
     "register_model",
     "resolve",
+    "shape_problems",
     "upgrade_registry",
     "write_json_schemas",
 ]

@@ -19,7 +19,6 @@ from ._base import Artifact, NonEmptyStr, RegistryModel, Sha256
 
 __all__ = [
     "DTYPES",
-    "TASKS",
     "Author",
     "Axis",
     "Citation",
@@ -32,21 +31,17 @@ __all__ = [
     "Preprocessing",
     "PreprocessingStep",
     "SizeReference",
+    "TaskName",
     "TensorDescr",
     "TestTensors",
     "Tolerance",
     "TrainingData",
 ]
 
-TASKS = (
-    "generate-2d",
-    "generate-3d",
-    "segment-2d",
-    "segment-3d",
-    "super-resolve",
-    "inpaint",
-    "denoise",
-)
+TaskName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=40)
+]
+"""A card task: lower-case words joined by ``-`` (``generate-3d``, ``super-resolve-3d``)."""
 DTYPES = (
     "float16",
     "float32",
@@ -289,11 +284,15 @@ class ModelCard(RegistryModel):
     """The card of a registered model. Weights are ONNX only: no pickle anywhere."""
 
     description: NonEmptyStr
-    task: Literal[TASKS]  # type: ignore[valid-type]
+    task: TaskName
+    """What the model does, e.g. ``generate-3d`` or ``segment-2d``: lower-case words joined by
+    ``-``. The task installed under this name (entry-point group ``fusion.tasks``) holds the
+    task's card rules (a generator needs ``latent``, ...) and checks the model."""
     inputs: list[TensorDescr] = Field(min_length=1)
     outputs: list[TensorDescr] = Field(min_length=1)
     latent: LatentSpec | None = None
-    """Generators (``generate-*``): how the seed becomes the noise input."""
+    """Generators (``generate-*``): how the seed becomes the noise input (its tensor must be
+    an input; whether the task needs one is the task's rule)."""
     channels: list[OutputChannel] = Field(min_length=1)
     """The channels the outputs become in a fused dataset."""
     preprocessing: list[Preprocessing] = Field(default_factory=list)
@@ -330,6 +329,8 @@ class ModelCard(RegistryModel):
                         f"{tensor.name}.{axis.name} -> {ref.tensor}.{ref.axis}",
                     )
         latent = self.latent.tensor if self.latent is not None else None
+        if latent is not None and latent not in inputs:
+            raise _card_error("latent tensor {v} is not an input", latent)
         prepared = [p.tensor for p in self.preprocessing]
         for tensor in prepared:
             if tensor not in inputs or tensor == latent:
@@ -344,25 +345,6 @@ class ModelCard(RegistryModel):
                 a.type == "channel" for a in outputs[channel.tensor].axes
             ):
                 raise _card_error("argmax needs a channel axis, and {v} has none", channel.tensor)
-        return self
-
-    @_model_validator(mode="after")
-    def _generators_declare_their_latent(self) -> ModelCard:
-        generator = self.task.startswith("generate-")
-        if generator and self.latent is None:
-            raise _card_error("task {v} is a generator: `latent` is required", self.task)
-        if not generator and self.latent is not None:
-            raise _card_error("task {v} is not a generator: remove `latent`", self.task)
-        if self.latent is not None:
-            if self.latent.tensor not in {t.name for t in self.inputs}:
-                raise _card_error("latent tensor {v} is not an input", self.latent.tensor)
-            if self.test_tensors.seed is None:
-                raise _card_error("a generator's test_tensors need the `seed` used, got {v}", None)
-            missing = [c.name for c in self.channels if c.voxel_size_um is None]
-            if missing:
-                raise _card_error(
-                    "a generator's channels need voxel_size_um; missing for {v}", missing
-                )
         return self
 
 

@@ -1,20 +1,19 @@
 """`fusion registry check`: everything a contributor's entry must pass, each failure named.
 
 Every entry: the file is pinned (sha256 and size) and its bytes match, as do those of its card
-file (``fusion-registry/2``). Models: the ONNX file
-passes ``onnx.checker`` (full check), embeds its weights, loads in onnxruntime (CPU), and its
-inputs and outputs are the card's; the card validates, its output channels against the
-format's vocabularies; the test tensors follow the card's shape rules, a generator's latent is
-what the seed draws, and the outputs reproduce within the card's tolerance; the output wrapped
-by an installed runtime validates against the format (skipped when none is installed).
-Datasets: the zipped store validates against the format the card names.
+file (``fusion-registry/2``). Models: the card validates, its output channels against the
+format's vocabularies, and its test tensors are readable and pinned; the rest is the card's
+task's (`fusion.registry.tasks`): its card rules, then its check (for the ONNX tasks of
+``fusion-models``: the file loads, reproduces its test tensors and its wrapped output
+conforms). A card whose task is not installed is reported as skipped. Datasets: the zipped
+store validates against the format the card names.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,25 +29,10 @@ from ._load import LoadedRegistry, describe_problem, safe_yaml, validate_documen
 from ._models import KINDS, DatasetVersion, ModelVersion, Registry
 from ._pull import fetch
 from ._registry import Resolved
-from ._runtime import Runtime, WrapRequest, installed_runtimes
-from ._tensors import compare, draw_latent, shape_problems
 from ._transfer import local_path, read_bytes
+from .tasks import CheckRequest, Task, installed_tasks, missing_task
 
 __all__ = ["CheckReport", "EntryResult", "check_registry"]
-
-_ORT_TYPES = {
-    "float16": "tensor(float16)",
-    "float32": "tensor(float)",
-    "float64": "tensor(double)",
-    "int8": "tensor(int8)",
-    "int16": "tensor(int16)",
-    "int32": "tensor(int32)",
-    "int64": "tensor(int64)",
-    "uint8": "tensor(uint8)",
-    "uint16": "tensor(uint16)",
-    "uint32": "tensor(uint32)",
-    "bool": "tensor(bool)",
-}
 
 
 @dataclass
@@ -108,7 +92,7 @@ def check_registry(
     *,
     cache: Cache | None = None,
     storage_options: dict[str, Any] | None = None,
-    runtimes: dict[str, Runtime] | None = None,
+    tasks: Mapping[str, Task] | None = None,
     dataset_level: Literal["metadata", "data"] = "data",
     outputs_dir: str | None = None,
 ) -> CheckReport:
@@ -121,9 +105,9 @@ def check_registry(
     ----------
     location
         Path or URL of the registry file; default ``FUSION_REGISTRY``, else the checkout's.
-    runtimes
-        Runtimes that wrap model outputs into datasets; default: those installed
-        (entry-point group ``fusion.runtimes``).
+    tasks
+        The tasks that check model entries, by card task; default: those installed
+        (entry-point group ``fusion.tasks``, `installed_tasks`).
     dataset_level
         How deeply datasets are validated (``fusion validate --level``).
     outputs_dir
@@ -134,7 +118,7 @@ def check_registry(
         cache=cache if cache is not None else Cache(),
         storage_options=storage_options,
         offline=offline_from_env(),
-        runtimes=installed_runtimes() if runtimes is None else runtimes,
+        tasks=installed_tasks() if tasks is None else tasks,
         dataset_level=dataset_level,
         outputs_dir=outputs_dir,
     )
@@ -171,7 +155,7 @@ class _Context:
     cache: Cache
     storage_options: dict[str, Any] | None
     offline: bool
-    runtimes: dict[str, Runtime]
+    tasks: Mapping[str, Task]
     dataset_level: Literal["metadata", "data"]
     outputs_dir: str | None
 
@@ -281,50 +265,34 @@ def _check_model(
     ctx: _Context,
 ) -> None:
     card = item.card
-    vocabulary = _vocabulary_problems(card)
-    result.failures += [f"card invalid: {p}" for p in vocabulary]
-    if not vocabulary:
+    task = ctx.tasks.get(card.task)
+    problems = _vocabulary_problems(card)
+    rules = [] if task is None else task.card_problems(card)
+    result.failures += [f"card invalid: {p}" for p in (*problems, *rules)]
+    if not problems and not rules:
         result.passed.append("card")
-    try:
-        import numpy as np
-        import onnxruntime
-    except ImportError as err:
-        result.skipped.append(f"onnx: {err.name} is not installed (fusion-registry[check])")
+    if task is None:
+        result.skipped.append(f"task: skipped: {missing_task(card.task, ctx.tasks)}")
         return
-    session = _onnx_session(result, path, card, onnxruntime)
-    if session is None:
+    if rules:
         return
-    tensors = _test_tensors(result, resolved, item, ctx)
+    tensors = _fetch_test_tensors(result, resolved, item, ctx)
     if tensors is None:
         return
-    names = [t.name for t in card.inputs]
+    request = CheckRequest(
+        ref=str(resolved.ref),
+        sha256=item.sha256 or "",
+        card=card,
+        artifact=path,
+        test_tensors=tensors,
+        outputs_dir=ctx.outputs_dir,
+    )
     try:
-        produced = dict(
-            zip(
-                [o.name for o in session.get_outputs()],
-                session.run(None, {n: tensors[n] for n in names}),
-                strict=True,
-            )
-        )
+        task.check(request, result)
     except Exception as err:
         result.failures.append(
-            f"test tensors: onnxruntime failed to run: {' '.join(str(err).split())}"
+            f"task {card.task!r} failed: {type(err).__name__}: {' '.join(str(err).split())}"
         )
-        return
-    problems = shape_problems(card, {k: v.shape for k, v in produced.items()})
-    problems += [
-        p
-        for t in card.outputs
-        if (p := compare(t.name, produced[t.name], tensors[t.name], card.test_tensors.tolerance))
-    ]
-    if problems:
-        saved = _save_outputs(produced, str(resolved.ref), ctx.outputs_dir, np)
-        result.failures.append(
-            f"test tensors not reproduced: {'; '.join(problems)} (outputs saved to {saved})"
-        )
-        return
-    result.passed.append("test tensors")
-    _check_runtimes(result, resolved, item, tensors, produced, ctx.runtimes)
 
 
 def _vocabulary_problems(card: ModelCard) -> list[str]:
@@ -352,141 +320,18 @@ def _vocabulary_problems(card: ModelCard) -> list[str]:
     return problems
 
 
-def _onnx_session(result: EntryResult, path: Path, card: ModelCard, onnxruntime: Any) -> Any:
-    import onnx
-
+def _fetch_test_tensors(
+    result: EntryResult, resolved: Resolved, item: ModelVersion, ctx: _Context
+) -> Path | None:
+    """The card's test tensors, pulled into the cache and verified; None (a failure) if not."""
     try:
-        model = onnx.load(str(path), load_external_data=False)
-        external = [
-            t.name for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL
-        ]
-        if external:
-            raise ValueError(f"weights in external files ({', '.join(external[:3])}); embed them")
-        onnx.checker.check_model(model, full_check=True)
-    except Exception as err:
-        result.failures.append(f"bad ONNX: {' '.join(str(err).split())[:500]}")
-        return None
-    try:
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as err:
-        result.failures.append(
-            f"bad ONNX: onnxruntime cannot load it: {' '.join(str(err).split())[:500]}"
-        )
-        return None
-    problems = []
-    for side, declared, actual in (
-        ("input", card.inputs, session.get_inputs()),
-        ("output", card.outputs, session.get_outputs()),
-    ):
-        by_name = {a.name: a for a in actual}
-        if set(by_name) != {t.name for t in declared}:
-            problems.append(
-                f"{side}s are {sorted(by_name)} in ONNX, {[t.name for t in declared]} in the card"
-            )
-            continue
-        for t in declared:
-            a = by_name[t.name]
-            if a.type != _ORT_TYPES[t.dtype]:
-                problems.append(f"{side} {t.name!r} is {a.type} in ONNX, {t.dtype} in the card")
-            if len(a.shape) != len(t.axes):
-                problems.append(
-                    f"{side} {t.name!r} has {len(a.shape)} axes in ONNX, {len(t.axes)} in the card"
-                )
-    if problems:
-        result.failures.append("ONNX does not match the card: " + "; ".join(problems))
-        return None
-    result.passed.append("onnx")
-    return session
-
-
-def _test_tensors(
-    result: EntryResult,
-    resolved: Resolved,
-    item: ModelVersion,
-    ctx: _Context,
-) -> dict[str, Any] | None:
-    import numpy as np
-
-    card, spec = item.card, item.card.test_tensors
-    try:
-        path = fetch(
+        return fetch(
             resolved,
-            spec,
+            item.card.test_tensors,
             cache=ctx.cache,
             offline=ctx.offline,
             storage_options=ctx.storage_options,
         )
-        with np.load(path, allow_pickle=False) as npz:
-            tensors = {k: npz[k] for k in npz.files}
     except Exception as err:
         result.failures.append(f"test tensors unreadable: {' '.join(str(err).split())}")
         return None
-    names = {t.name for t in (*card.inputs, *card.outputs)}
-    problems = []
-    if set(tensors) != names:
-        problems.append(f"arrays {sorted(tensors)}, the card's tensors are {sorted(names)}")
-    else:
-        problems += [
-            f"{t.name!r} is {tensors[t.name].dtype}, the card says {t.dtype}"
-            for t in (*card.inputs, *card.outputs)
-            if str(tensors[t.name].dtype) != t.dtype
-        ]
-        problems += shape_problems(card, {k: v.shape for k, v in tensors.items()})
-        if card.latent is not None and spec.seed is not None:
-            latent = tensors[card.latent.tensor]
-            drawn = draw_latent(card.latent, latent.shape, spec.seed)
-            if not np.array_equal(drawn, latent):
-                problems.append(
-                    f"{card.latent.tensor!r} is not what seed {spec.seed} draws "
-                    f"({card.latent.distribution}, {card.latent.rng})"
-                )
-    if problems:
-        result.failures.append("test tensors do not fit the card: " + "; ".join(problems))
-        return None
-    return tensors
-
-
-def _check_runtimes(
-    result: EntryResult,
-    resolved: Resolved,
-    item: ModelVersion,
-    inputs: dict[str, Any],
-    outputs: dict[str, Any],
-    runtimes: dict[str, Runtime],
-) -> None:
-    if not runtimes:
-        result.skipped.append(
-            "runtime: skipped: no runtime installed (entry-point group fusion.runtimes)"
-        )
-        return
-    from fusion.schema import validate
-
-    request = WrapRequest(
-        ref=str(resolved.ref),
-        sha256=item.sha256 or "",
-        card=item.card,
-        inputs={t.name: inputs[t.name] for t in item.card.inputs},
-        outputs=outputs,
-        seed=item.card.test_tensors.seed,
-    )
-    for name, runtime in runtimes.items():
-        try:
-            report = validate(runtime(request), level="data")
-        except Exception as err:
-            result.failures.append(
-                f"runtime {name!r} failed to wrap the output: {type(err).__name__}: {err}"
-            )
-            continue
-        if report.ok:
-            result.passed.append(f"runtime {name}")
-        else:
-            shown = "; ".join(" ".join(str(f).split()) for f in report.errors[:3])
-            result.failures.append(f"output wrapped by runtime {name!r} does not conform: {shown}")
-
-
-def _save_outputs(produced: dict[str, Any], ref: str, outputs_dir: str | None, np: Any) -> str:
-    folder = Path(outputs_dir or tempfile.mkdtemp(prefix="fusion-check-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (ref.replace(":", "-").replace("@", "-") + ".produced.npz")
-    np.savez(path, **produced)
-    return str(path)

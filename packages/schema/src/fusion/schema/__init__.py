@@ -5,7 +5,8 @@ validator (`validate`), the atomic writer (`write`), the verified copy (`push`),
 reader's side of it (`open_group`: a folder, ``.zip`` or fsspec URL as a read-only zarr group,
 the one place paths become stores),
 the mark of activities that end when their lazy data is written (`end_when_written`),
-the example dataset (`make_example`), the JSON Schema export, the ``.fusion`` accessors on
+one way to record provenance (`fusion.schema.provenance`: `record`, `new_root`, entity
+builders, `now`), the example dataset (`make_example`), the JSON Schema export, the ``.fusion`` accessors on
 xarray objects (registered on import), and where dask work runs (`use_scheduler`: this
 process's threads or a dask.distributed cluster). Options the verbs of every package share
 are in `fusion.schema.cli_options`.
@@ -13,7 +14,10 @@ are in `fusion.schema.cli_options`.
 
 from importlib.metadata import version as _version
 
-from . import _accessor  # noqa: F401  (registers the .fusion accessors)
+from . import (
+    _accessor,  # noqa: F401  (registers the .fusion accessors)
+    provenance,
+)
 from ._errors import (
     ChunkMismatchError,
     FusionError,
@@ -24,10 +28,6 @@ from ._errors import (
 )
 from ._example import make_example
 from ._ids import unique_id
-from ._jsonschema import json_schemas, write_json_schemas
-from ._manifest import ChunkDigest, ChunkManifest
-from ._push import PushResult, push
-from ._report import CODES, Finding, ValidationReport
 from ._scheduler import (
     SchedulerError,
     active_client,
@@ -35,12 +35,11 @@ from ._scheduler import (
     scheduler_facts,
     use_scheduler,
 )
-from ._source import open_group
-from ._validate import validate
-from ._versions import SUPPORTED_SCHEMAS
-from ._write import write
-from ._write_times import end_when_written
-from .v0_2 import (
+from .checks._report import CODES, Finding, ValidationReport
+from .checks._validate import validate
+from .model._jsonschema import json_schemas, write_json_schemas
+from .model._versions import SUPPORTED_SCHEMAS
+from .model.v0_2 import (
     PROJECTION_LAYOUTS,
     SCHEMA_ID,
     Activity,
@@ -55,6 +54,11 @@ from .v0_2 import (
     Sample,
     Software,
 )
+from .share._push import PushResult, push
+from .store._manifest import ChunkDigest, ChunkManifest
+from .store._source import open_group
+from .store._write import write
+from .store._write_times import end_when_written
 
 __version__ = _version("fusion-schema")
 
@@ -93,6 +97,7 @@ __all__ = [
     "json_schemas",
     "make_example",
     "open_group",
+    "provenance",
     "push",
     "scheduler_facts",
     "unique_id",

@@ -9,10 +9,10 @@ import numpy as np
 import xarray as xr
 
 from ._errors import SchemaError
-from ._report import ValidationReport
-from ._validate import validate
-from ._versions import ROOT_MODELS
-from .v0_1 import SPATIAL_DIMS, ChannelAttrs, Provenance, RootAttrs, parse_attrs
+from .checks._report import ValidationReport
+from .checks._validate import validate
+from .model._versions import ROOT_MODELS
+from .model.v0_1 import SPATIAL_DIMS, ChannelAttrs, Provenance, RootAttrs, parse_attrs
 
 __all__ = ["FusionDatasetAccessor", "FusionTreeAccessor"]
 
@@ -62,7 +62,7 @@ class FusionTreeAccessor:
 
     def write(self, url: str | os.PathLike[str], **kwargs: Any) -> str:
         """Write atomically; see `fusion.schema.write`."""
-        from ._write import write
+        from .store._write import write
 
         return write(self._obj, url, **kwargs)
 

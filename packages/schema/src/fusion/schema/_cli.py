@@ -14,10 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 from ._example import SIZES, make_example
-from ._jsonschema import write_json_schemas
-from ._push import PushResult, push
-from ._validate import validate
-from ._write import write
+from .checks._validate import validate
 from .cli_options import (
     add_scheduler_options,
     add_source_option,
@@ -26,6 +23,9 @@ from .cli_options import (
     source_options_from,
     storage_options_from,
 )
+from .model._jsonschema import write_json_schemas
+from .share._push import PushResult, push
+from .store._write import write
 
 __all__ = ["register_example", "register_push", "register_schema", "register_validate"]
 

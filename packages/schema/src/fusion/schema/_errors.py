@@ -1,11 +1,15 @@
-"""The exception hierarchy shared by every fusion package.
+"""The schema's errors, and the generic ones of `fusion.base` that fusion.schema re-exports.
 
 Each class also inherits the builtin exception with the same meaning, so that callers who
 catch ``ValueError`` or ``OSError`` keep working, and callers who want to tell a malformed
-dataset from an unreadable file can.
+dataset from an unreadable file can. `FusionError`, `UnreadableFileError`,
+`UnreadableStoreError` and `WriteError` live in `fusion.base`; the names here are the very
+same classes.
 """
 
 from __future__ import annotations
+
+from fusion.base import FusionError, UnreadableFileError, UnreadableStoreError, WriteError
 
 __all__ = [
     "ChunkMismatchError",
@@ -15,10 +19,6 @@ __all__ = [
     "UnreadableStoreError",
     "WriteError",
 ]
-
-
-class FusionError(Exception):
-    """Base class of every error raised on purpose by a fusion package."""
 
 
 class SchemaError(FusionError, ValueError):
@@ -35,21 +35,6 @@ class SchemaError(FusionError, ValueError):
     def __init__(self, message: str, report: object | None = None) -> None:
         super().__init__(message)
         self.report = report
-
-
-class UnreadableStoreError(FusionError, OSError):
-    """A path or URL cannot be opened as a Zarr store at all."""
-
-
-class UnreadableFileError(FusionError, OSError):
-    """An input file (instrument file, image, archive) cannot be read as what it claims to be.
-
-    The message names the file and, where known, the place inside it and what was expected.
-    """
-
-
-class WriteError(FusionError, OSError):
-    """A dataset could not be written; nothing at the destination was changed."""
 
 
 class ChunkMismatchError(FusionError, ValueError):

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from .v0_2 import SCHEMA_ID
+from .model.v0_2 import SCHEMA_ID
 
 __all__ = ["make_example"]
 

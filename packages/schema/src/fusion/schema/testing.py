@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from ._validate import validate
+from .checks._validate import validate
 
 __all__ = ["assert_conforms", "assert_finding", "grey_image_tree"]
 

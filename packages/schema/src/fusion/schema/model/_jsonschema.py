@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ._manifest import MANIFEST_FORMAT, ChunkManifest
+from ..store._manifest import MANIFEST_FORMAT, ChunkManifest
 from ._versions import LATEST, ROOT_MODELS
 from .v0_1 import ChannelAttrs, CoordinateAttrs
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import xarray as xr
 
-from ._errors import SchemaError
+from .._errors import SchemaError
 
 __all__ = ["ENDS_WHEN_WRITTEN", "end_when_written", "ends_when_written", "with_written_times"]
 

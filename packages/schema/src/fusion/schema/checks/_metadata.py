@@ -12,7 +12,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ._channel_checks import (
+from ..model._versions import ROOT_MODELS, SUPPORTED_SCHEMAS
+from ..model.v0_1 import CHANNEL_DIMS, SPATIAL_DIMS, RootAttrs
+from ..model.v0_2 import parse_attrs
+from ..store._source import GroupNode
+from ._channel import (
     ChannelInfo,
     check_channel,
     check_channel_coord,
@@ -20,12 +24,8 @@ from ._channel_checks import (
     ctx_attribute,
     short,
 )
-from ._projection_checks import check_projection_group, is_projection_group
+from ._projection import check_projection_group, is_projection_group
 from ._report import ValidationReport
-from ._source import GroupNode
-from ._versions import ROOT_MODELS, SUPPORTED_SCHEMAS
-from .v0_1 import CHANNEL_DIMS, SPATIAL_DIMS, RootAttrs
-from .v0_2 import parse_attrs
 
 __all__ = ["INCOMPLETE_MARKER", "SUPPORTED_SCHEMAS", "ChannelInfo", "check_metadata"]
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._digest_store import DigestLog, recording
-from ._manifest import ChunkDigest
-from ._metadata_checks import ChannelInfo
+from .._scheduler import ordered_map
+from ..store._digest_store import DigestLog, recording
+from ..store._manifest import ChunkDigest
+from ..store._source import ArrayNode, Reader
+from ._metadata import ChannelInfo
 from ._report import ValidationReport
-from ._scheduler import ordered_map
-from ._source import ArrayNode, Reader
 
 __all__ = ["BLOCK_BYTES", "check_data", "iter_blocks"]
 

@@ -19,10 +19,11 @@ from typing import Any
 
 import fsspec
 
-from ._errors import ChunkMismatchError
-from ._manifest import ChunkDigest, digest
-from ._objects import is_url, open_objects, zip_objects
-from ._push_source import (
+from .._errors import ChunkMismatchError
+from .._scheduler import ordered_map
+from ..store._manifest import ChunkDigest, digest
+from ..store._objects import is_url, open_objects, zip_objects
+from ._source import (
     ROOT,
     WORKERS,
     Progress,
@@ -31,7 +32,6 @@ from ._push_source import (
     expected_objects,
     verify_copy,
 )
-from ._scheduler import ordered_map
 
 __all__ = ["push_zip"]
 

@@ -9,14 +9,14 @@ Two mechanisms, both always on:
   moved into place with one rename only when complete; an existing dataset is replaced
   only after the new one is whole, and is kept if anything fails.
 
-Every array gets its chunk manifest (``fusion_chunks.json``, see `fusion.schema._manifest`)
+Every array gets its chunk manifest (``fusion_chunks.json``, see `fusion.schema.store._manifest`)
 before the marker is removed; the digests are taken from the bytes as they are stored, so
 nothing is read back.
 
 Lazy channels are computed while they are stored. The activities a producer marked with
 `fusion.schema.end_when_written` get, once every array is stored and before the manifests,
 the time that finished as their ``ended`` (and the root its ``modified``); see
-`fusion.schema._write_times`.
+`fusion.schema.store._write_times`.
 """
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from .._errors import WriteError
+from ..checks._metadata import INCOMPLETE_MARKER
+from ..checks._validate import validate
 from ._digest_store import DigestStore
-from ._errors import WriteError
 from ._manifest import ChunkDigest, digest, encode_manifest, manifest_key, manifests_for
-from ._metadata_checks import INCOMPLETE_MARKER
 from ._objects import Objects, open_objects
-from ._validate import validate
 from ._write_times import ENDS_WHEN_WRITTEN, ends_when_written, with_written_times
 
 __all__ = ["CHUNK_BYTES", "write"]

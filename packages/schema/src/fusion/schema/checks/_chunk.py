@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ._manifest import (
+from ..store._manifest import (
     ChunkDigest,
     ChunkManifest,
     ManifestError,
@@ -26,9 +26,9 @@ from ._manifest import (
     list_keys,
     manifest_key,
 )
-from ._objects import Objects, open_objects
+from ..store._objects import Objects, open_objects
+from ..store._source import GroupNode
 from ._report import ValidationReport
-from ._source import GroupNode
 
 __all__ = ["ChunkAudit", "check_chunks", "read_manifests"]
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ._errors import SchemaError, UnreadableStoreError
+from .._errors import SchemaError, UnreadableStoreError
 
 __all__ = ["CODES", "Finding", "Severity", "ValidationReport"]
 

@@ -6,11 +6,11 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from ._chunk_checks import ChunkAudit
-from ._data_checks import Progress, check_data
-from ._metadata_checks import check_metadata
+from ..store._source import SUPPORTED_TARGETS, describe_target, tree_from_target
+from ._chunk import ChunkAudit
+from ._data import Progress, check_data
+from ._metadata import check_metadata
 from ._report import ValidationReport
-from ._source import SUPPORTED_TARGETS, describe_target, tree_from_target
 
 __all__ = ["validate"]
 

@@ -10,8 +10,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import ChunkMismatchError, UnreadableStoreError
-from ._manifest import (
+from .._errors import ChunkMismatchError, UnreadableStoreError
+from .._scheduler import ordered_map
+from ..checks._metadata import INCOMPLETE_MARKER
+from ..store._manifest import (
     MANIFEST_NAME,
     ChunkDigest,
     ChunkManifest,
@@ -26,9 +28,7 @@ from ._manifest import (
     manifest_key,
     manifests_for,
 )
-from ._metadata_checks import INCOMPLETE_MARKER
-from ._objects import Objects, open_objects
-from ._scheduler import ordered_map
+from ..store._objects import Objects, open_objects
 
 __all__ = [
     "ROOT",

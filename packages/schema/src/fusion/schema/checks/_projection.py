@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._channel_checks import (
+from ..model.v0_2 import PROJECTION_LAYOUTS
+from ..store._source import ArrayNode, GroupNode
+from ._channel import (
     ChannelInfo,
     check_channel,
     check_spatial_coord,
 )
 from ._report import ValidationReport
-from ._source import ArrayNode, GroupNode
-from .v0_2 import PROJECTION_LAYOUTS
 
 __all__ = ["check_projection_group", "is_projection_group"]
 

@@ -24,8 +24,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, NonNegativeInt, StringConstraints, ValidationError
 
-from ._errors import SchemaError
-from .v0_1._base import FusionModel, Sha256
+from .._errors import SchemaError
+from ..model.v0_1._base import FusionModel, Sha256
 
 __all__ = [
     "MANIFEST_FORMAT",

@@ -11,9 +11,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from ._report import ValidationReport
-from ._source import ArrayNode, GroupNode
-from .v0_1 import (
+from ..model.v0_1 import (
     CHANNEL_DIMS,
     ELEMENTS,
     QUAT_COMPONENTS,
@@ -22,6 +20,8 @@ from .v0_1 import (
     CoordinateAttrs,
     parse_attrs,
 )
+from ..store._source import ArrayNode, GroupNode
+from ._report import ValidationReport
 
 __all__ = [
     "ChannelInfo",

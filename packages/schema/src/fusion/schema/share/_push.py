@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, Literal
 
-from ._errors import ChunkMismatchError, UnreadableStoreError, WriteError
-from ._manifest import ChunkDigest, digest, list_keys
-from ._metadata_checks import INCOMPLETE_MARKER
-from ._objects import Objects, is_url, is_zip, open_objects
-from ._push_source import (
+from .._errors import ChunkMismatchError, UnreadableStoreError, WriteError
+from .._scheduler import ordered_map
+from ..checks._metadata import INCOMPLETE_MARKER
+from ..store._manifest import ChunkDigest, digest, list_keys
+from ..store._objects import Objects, is_url, is_zip, open_objects
+from ._source import (
     ROOT,
     WORKERS,
     Progress,
@@ -36,8 +37,7 @@ from ._push_source import (
     read_source,
     verify_copy,
 )
-from ._push_zip import push_zip
-from ._scheduler import ordered_map
+from ._zip import push_zip
 
 __all__ = ["PushResult", "push"]
 
