@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from pathlib import Path
 
 from matplotlib import patheffects
@@ -19,6 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
+from fusion.base import atomic_path
 from fusion.schema import WriteError
 
 from ._panels import VIEWS, Panel, Row
@@ -106,12 +106,9 @@ def _scale_bar(ax, width_um: float) -> None:
 def save_png(figure: Figure, output: str | os.PathLike[str]) -> Path:
     """Write the figure as a PNG atomically: a temporary sibling, then a rename."""
     path = Path(output)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
     try:
-        figure.savefig(partial, format="png", dpi=DPI)
-        os.replace(partial, path)
+        with atomic_path(path) as partial:
+            figure.savefig(partial, format="png", dpi=DPI)
     except OSError as err:
         raise WriteError(f"{path}: cannot write the PNG: {err}") from err
-    finally:
-        partial.unlink(missing_ok=True)
     return path
