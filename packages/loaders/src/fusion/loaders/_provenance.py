@@ -233,7 +233,6 @@ def make_tree(
             if path not in made_by:
                 generated.append(path)
     root = new_root(title, sample=material, created=record.ended)
-    times = {"software": "fusion-loaders", "started": record.started, "ended": record.ended}
     add_activity(
         root,
         "load",
@@ -242,11 +241,14 @@ def make_tree(
         used=["raw"],
         generated=generated,
         entities={"raw": entity},
-        **times,
+        software="fusion-loaders",
+        started=record.started,
+        ended=record.ended,
     )
     for name, conversion in conversions.items():
         fields = {k: copy.deepcopy(v) for k, v in conversion.items() if k != "type"}
-        add_activity(root, conversion["type"], activity_id=name, **fields, **times)
+        add_activity(root, conversion["type"], activity_id=name, software="fusion-loaders",
+                     started=record.started, ended=record.ended, **fields)  # fmt: skip
     activities = root["provenance"]["activities"]
     lazy = [] if in_memory else _lazy_activities(activities, groups)
     return end_when_written(tree({"fusion": root}, groups), *lazy)

@@ -243,12 +243,7 @@ def _root_metadata(now: dt.datetime, size: str, seed: int) -> dict:
         created=stamp,
         schema=SCHEMA_ID,
     )
-    common = {
-        "software": "fusion-schema",
-        "started": stamp,
-        "ended": stamp,
-        "agents": {"fusion-maintainers": {"type": "group", "name": "fusion maintainers"}},
-    }
+    maintainers = {"fusion-maintainers": {"type": "group", "name": "fusion maintainers"}}
     add_activity(
         root,
         "generate",
@@ -261,7 +256,10 @@ def _root_metadata(now: dt.datetime, size: str, seed: int) -> dict:
             "/particle/orientation",
             "/particle/composition",
         ],
-        **common,
+        software="fusion-schema",
+        started=stamp,
+        ended=stamp,
+        agents=maintainers,
     )
     add_activity(
         root,
@@ -270,6 +268,9 @@ def _root_metadata(now: dt.datetime, size: str, seed: int) -> dict:
         parameters={"levels": [0.08, 0.82, 0.35], "noise_sd": 0.03},
         used=["/electrode/phase"],
         generated=["/electrode/grayscale"],
-        **common,
+        software="fusion-schema",
+        started=stamp,
+        ended=stamp,
+        agents=maintainers,
     )
     return root
