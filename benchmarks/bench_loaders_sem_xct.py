@@ -12,7 +12,7 @@ Usage (from the repository root)::
    under 16 MiB on the caller's thread, from the bytes the reader then parses where it takes
    a file object; larger ones in background threads while the reader works), so the hash is
    not subtracted: the table gives the ratio with the hash, and, from separate runs with the
-   loaders' ``sha256_of`` / ``sha256_of_bytes`` patched out (benchmark only), the ratio
+   loaders' ``hash_file`` / ``hash_bytes`` patched out (benchmark only), the ratio
    without it. Hashing alone has its own column: where it takes more than 0.2 x the bare call,
    1.2 x is out of reach on one core whatever the loader does. The last column repeats both
    ratios in CPU time of the process (all its threads), steadier than wall time on a shared
@@ -64,8 +64,8 @@ import xarray as xr
 
 import fusion.loaders._build as build
 import fusion.loaders._provenance as provenance
+from fusion.base import hash_file
 from fusion.loaders import load
-from fusion.loaders._provenance import sha256_of
 from fusion.loaders.xct import slice_files
 from fusion.schema import write
 
@@ -119,12 +119,12 @@ def without_hash(function: Callable[[Path], None]) -> Callable[[Path], None]:
     """``function`` with the loaders' sha256 patched out (a constant digest): benchmark only."""
 
     def run(path: Path) -> None:
-        real = provenance.sha256_of, provenance.sha256_of_bytes
-        provenance.sha256_of = provenance.sha256_of_bytes = lambda _: "0" * 64
+        real = provenance.hash_file, provenance.hash_bytes
+        provenance.hash_file = provenance.hash_bytes = lambda _: "0" * 64
         try:
             function(path)
         finally:
-            provenance.sha256_of, provenance.sha256_of_bytes = real
+            provenance.hash_file, provenance.hash_bytes = real
 
     return run
 
@@ -186,7 +186,7 @@ def floor_parts(kind: str, options: dict, path: Path) -> dict[str, Callable[[Pat
 
 def sha256_of_input(path: Path) -> None:
     for file in slice_files(path) if path.is_dir() else [path]:
-        sha256_of(file)
+        hash_file(file)
 
 
 def seconds(function: Callable[[Path], None], path: Path) -> tuple[float, float]:

@@ -11,8 +11,9 @@ import pytest
 import xarray as xr
 
 import fusion.loaders._provenance as provenance
+from fusion.base import hash_file
 from fusion.loaders._build import dataset, tree
-from fusion.loaders._provenance import Digest, jsonable, original_metadata, sha256_of
+from fusion.loaders._provenance import Digest, jsonable, original_metadata
 
 
 def _coords() -> dict[str, xr.Variable]:
@@ -93,7 +94,7 @@ def test_digest_hands_the_reader_the_bytes_it_hashed(tmp_path):
     with Digest(path) as digest:
         source = digest.source(path)
         assert isinstance(source, io.BytesIO) and source.read() == path.read_bytes()
-        assert digest.hexdigest() == sha256_of(path)
+        assert digest.hexdigest() == hash_file(path)
 
 
 def test_digest_of_a_large_input_hashes_in_the_background(tmp_path, monkeypatch):
@@ -103,4 +104,4 @@ def test_digest_of_a_large_input_hashes_in_the_background(tmp_path, monkeypatch)
         path.write_bytes(bytes([i]) * 5000)
     with Digest(*paths) as digest:
         assert digest.source(paths[0]) == paths[0]  # the reader reads the file itself
-        assert digest.hexdigests() == [sha256_of(p) for p in paths]
+        assert digest.hexdigests() == [hash_file(p) for p in paths]

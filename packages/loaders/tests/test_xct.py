@@ -16,9 +16,9 @@ import tifffile
 import xarray as xr
 
 import fusion.loaders._provenance as provenance
+from fusion.base import hash_file
 from fusion.cli import main as fusion_main
 from fusion.loaders import LoaderError, LoaderWarning, load
-from fusion.loaders._provenance import sha256_of
 from fusion.loaders.testing import LoaderConformance
 from fusion.schema import validate, write
 
@@ -104,7 +104,7 @@ def test_slices_without_a_voxel_size_are_refused(instruments, tmp_path, capsys):
 def test_slice_folder_entity_hashes_a_sha256sum_manifest(cell, instruments):
     folder = instruments / SLICES
     files = sorted(folder.glob("*.tif"))
-    manifest = "".join(f"{sha256_of(f)}  {f.name}\n" for f in files).encode()
+    manifest = "".join(f"{hash_file(f)}  {f.name}\n" for f in files).encode()
     entity = cell.attrs["fusion"]["provenance"]["entities"]["raw"]
     assert entity["sha256"] == hashlib.sha256(manifest).hexdigest()
     assert entity["size"] == 10 * 530_240

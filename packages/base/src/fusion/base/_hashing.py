@@ -88,7 +88,7 @@ def hash_bytes(data: bytes | bytearray | memoryview) -> str:
     >>> hash_bytes(b"")
     'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
     """
-    return hashlib.sha256(data).hexdigest()
+    return Hasher(data).hexdigest()
 
 
 def hash_file(path: str | os.PathLike[str], progress: Progress | None = None) -> str:

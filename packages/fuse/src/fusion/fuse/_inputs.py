@@ -9,10 +9,11 @@ moving a file does not re-run anything, editing it does.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from fusion.base import hash_bytes, hash_file
 
 from ._recipe import Input, RecipeError
 
@@ -54,23 +55,15 @@ def resolve_input(name: str, spec: Input, recipe_dir: Path, work: Path) -> Resol
 def digest_path(path: Path) -> str:
     """sha256 of a file's bytes, or of a folder's sorted ``name sha256`` lines."""
     if path.is_file():
-        return _file_digest(path)
+        return hash_file(path)
     lines = [
-        f"{p.relative_to(path).as_posix()} {_file_digest(p)}\n"
+        f"{p.relative_to(path).as_posix()} {hash_file(p)}\n"
         for p in sorted(path.rglob("*"))
         if p.is_file()
     ]
     if not lines:
         raise RecipeError(f"{path}: an empty folder is not an input")
-    return hashlib.sha256("".join(lines).encode()).hexdigest()
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return hash_bytes("".join(lines).encode())
 
 
 def _fetch(name: str, spec: Input, work: Path) -> Path:
@@ -81,7 +74,7 @@ def _fetch(name: str, spec: Input, work: Path) -> Path:
     fs, root = url_to_fs(spec.url, **spec.storage_options)
     if not fs.exists(root):
         raise RecipeError(f"input {name!r}: {spec.url}: no such file or folder")
-    key = hashlib.sha256(spec.url.encode()).hexdigest()[:16]
+    key = hash_bytes(spec.url.encode())[:16]
     dest = work / "inputs" / key / Path(root.rstrip("/")).name
     done = dest.parent / ".complete"
     if done.exists():

@@ -12,16 +12,15 @@ its files and models.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from fusion.schema import unique_id
+from fusion.schema.provenance import add_activity, now
 
 from ._recipe import PlaceStep, RecipeError
 
@@ -43,7 +42,7 @@ class _Part:
 
 def place(step: PlaceStep, trees: Mapping[str, xr.DataTree]) -> xr.DataTree:
     """The dataset ``step`` describes, from the datasets of the steps it names."""
-    started = _now()
+    started = now()
     chosen = {name: (p.source, group_of(trees[p.source], p.source, p.group))
               for name, p in step.groups.items()}  # fmt: skip
     datasets = {
@@ -64,14 +63,16 @@ def place(step: PlaceStep, trees: Mapping[str, xr.DataTree]) -> xr.DataTree:
                 var.attrs["provenance"], var.attrs["provenance"]
             )
     moved = {name: shift for name, shift in shifts.items() if any(shift)}
+    first = trees[parts[0].step].attrs["fusion"]
+    root = {**copy.deepcopy(first), "provenance": provenance}
     if moved:
-        activity_id = unique_id("place", provenance["activities"])
-        provenance["activities"][activity_id] = {
-            "type": "place",
-            "software": {"name": "fusion-fuse", "version": version("fusion-fuse")},
-            "started": started,
-            "ended": _now(),
-            "parameters": {
+        add_activity(
+            root,
+            "place",
+            activity_id=unique_id("place", provenance["activities"]),
+            software="fusion-fuse",
+            started=started,
+            parameters={
                 name: {
                     "from": f"{chosen[name][0]}:/{chosen[name][1]}",
                     "translation_um": [round(float(v), 9) for v in shift],
@@ -79,11 +80,10 @@ def place(step: PlaceStep, trees: Mapping[str, xr.DataTree]) -> xr.DataTree:
                 }
                 for name, shift in moved.items()
             },
-            "used": [f"/{name}/{var}" for name in moved for var in datasets[name].data_vars],
-            "description": "translated the groups' coordinates (no resampling)",
-        }
-    first = trees[parts[0].step].attrs["fusion"]
-    root = {**copy.deepcopy(first), "provenance": provenance, "modified": _now()}
+            used=[f"/{name}/{var}" for name in moved for var in datasets[name].data_vars],
+            description="translated the groups' coordinates (no resampling)",
+        )
+    root["modified"] = now()
     nodes = {"/": xr.Dataset(attrs={"fusion": root})}
     nodes |= {f"/{name}": ds for name, ds in datasets.items()}
     return xr.DataTree.from_dict(nodes)
@@ -214,7 +214,3 @@ def _add_all(target: dict[str, Any], items: Mapping[str, Any], label: str) -> di
         if new != key:
             renames[key] = new
     return renames
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")

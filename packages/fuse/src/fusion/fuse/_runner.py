@@ -15,8 +15,6 @@ copied from the work folder then).
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import hashlib
 import json
 import os
 import time
@@ -28,7 +26,9 @@ from typing import Any
 
 import xarray as xr
 
+from fusion.base import hash_bytes
 from fusion.schema import end_when_written, unique_id
+from fusion.schema.provenance import add_activity, file_entity, provenance_of
 
 from ._inputs import ResolvedInput, resolve_input
 from ._recipe import GenerateStep, Recipe, RecipeError, SegmentStep, Step, load_recipe, upstream
@@ -164,7 +164,7 @@ def step_keys(recipe: Recipe, inputs: Mapping[str, ResolvedInput], settings: Run
             "software": software,
         }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-        keys[step.id] = hashlib.sha256(text.encode()).hexdigest()
+        keys[step.id] = hash_bytes(text.encode())
     return keys
 
 
@@ -194,38 +194,30 @@ def with_recipe(
     """The output dataset: the recipe's title and sample, the recipe as an entity, and a
     ``fuse`` activity listing every step with its key, marked to end when the output is
     written (its arrays are read from the work folder's stores then)."""
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     root = json.loads(json.dumps(tree.attrs["fusion"]))  # a deep, plain copy
     root["title"] = recipe.title
     root["sample"] = recipe.sample.model_dump(exclude_none=True)
     for key in ("description", "license"):
         if getattr(recipe, key) is not None:
             root[key] = getattr(recipe, key)
-    provenance = root["provenance"]
+    provenance = provenance_of(root)
     recipe_id = unique_id("recipe", provenance["entities"])
-    provenance["entities"][recipe_id] = {
-        "type": "file",
-        "name": path.name,
-        "location": str(path.resolve()),
-        "sha256": hashlib.sha256(raw).hexdigest(),
-        "size": len(raw),
-        "format": recipe.recipe,
-    }
-    fuse_id = unique_id("fuse", provenance["activities"])
-    provenance["activities"][fuse_id] = {
-        "type": "fuse",
-        "software": {"name": "fusion-fuse", "version": _version("fusion-fuse")},
-        "started": min(a["started"] for a in provenance["activities"].values()),
-        "ended": now,
-        "parameters": {
+    entity = file_entity(path, format=recipe.recipe, sha256=hash_bytes(raw), size=len(raw))
+    fuse_id = add_activity(
+        root,
+        "fuse",
+        activity_id=unique_id("fuse", provenance["activities"]),
+        software=("fusion-fuse", _version("fusion-fuse")),
+        started=min(a["started"] for a in provenance["activities"].values()),
+        parameters={
             "recipe": recipe.title,
             "output_step": recipe.output_step,
             "steps": {s.id: {"op": s.op, "key": s.key} for s in result.steps},
         },
-        "used": [recipe_id],
-        "description": "ran the recipe; each step's own activity records what it did",
-    }
-    root["modified"] = now
+        used=[recipe_id],
+        entities={recipe_id: entity},
+        description="ran the recipe; each step's own activity records what it did",
+    )
     out = tree.copy()
     for node in out.subtree:  # written afresh from the work store: its encodings do not apply
         node.dataset = node.to_dataset(inherit=False).drop_encoding()

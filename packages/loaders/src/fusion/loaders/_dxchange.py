@@ -48,7 +48,7 @@ def read_dxchange(path: Path, voxel: tuple[float, float, float] | None) -> Read:
         title=f"XCT projections {path.name}",
         group="projections",
         dataset=projection_group(angles, yx, arrays, {}, metadata),
-        entity=file_entity(path, "Data Exchange HDF5", sha256),
+        entity=file_entity(path, format="Data Exchange HDF5", sha256=sha256),
         reader=software("h5py"),
     )
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import functools
-import hashlib
 import io
 import json
 import math
@@ -14,14 +12,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from fusion.schema import SCHEMA_ID, end_when_written
+from fusion.base import hash_bytes, hash_file
+from fusion.schema import end_when_written
+from fusion.schema.provenance import add_activity, file_entity, new_root, now, software_info
 
 from ._build import tree
 
@@ -33,47 +32,16 @@ __all__ = [
     "make_tree",
     "original_metadata",
     "record_load",
-    "sha256_of",
     "software",
     "spatial_coords",
 ]
 
-HASH_BLOCK = 4 * 2**20
 BACKGROUND_BYTES = 16 * 2**20
 """Inputs at least this large are hashed in background threads (`Digest`); smaller ones on
 the caller's thread, where waking a thread costs more than it saves on a busy machine (a
 hash under this size takes under ~10 ms; a woken thread can wait that long for a core)."""
 HASH_THREADS = 4
 """At most this many threads hash the files of one input."""
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in blocks (hex, lower case)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_of_bytes(data: bytes) -> str:
-    """SHA-256 of bytes in memory (hex, lower case): the same digest as `sha256_of` the file."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def file_entity(path: Path, fmt: str, sha256: str | None = None) -> dict[str, Any]:
-    """The provenance entity of a raw file: name, location, sha256, size and format.
-
-    ``sha256`` is the file's digest where the caller has it already (see `Digest`).
-    """
-    return {
-        "type": "file",
-        "name": path.name,
-        "location": str(path.resolve()),
-        "sha256": sha256_of(path) if sha256 is None else sha256,
-        "size": path.stat().st_size,
-        "format": fmt,
-    }
 
 
 class Digest:
@@ -84,7 +52,8 @@ class Digest:
     to `HASH_THREADS`, leaving one core to the reader). A smaller input is hashed on the
     caller's thread: where the reader takes a file object, `source` reads the file's bytes
     once, hashes them and hands the reader the same bytes in memory; other files are hashed
-    from disk when `hexdigests` asks. The digests are those of `sha256_of` in every case.
+    from disk when `hexdigests` asks. The digests are those of `fusion.base.hash_file` in
+    every case.
     As a context manager, files not yet started are dropped when the load fails.
     """
 
@@ -118,7 +87,7 @@ class Digest:
     def hexdigests(self) -> list[str]:
         """The digest of each path, in order."""
         if not self._futures:
-            return [self._hashed.get(p) or sha256_of(p) for p in self.paths]
+            return [self._hashed.get(p) or _sha256_later(p) for p in self.paths]
         return [future.result() for future in self._futures]
 
     def hexdigest(self) -> str:
@@ -128,21 +97,17 @@ class Digest:
 
 
 def _sha256_later(path: Path) -> str:
-    return sha256_of(path)  # looked up when called: the benchmarks patch it out
+    return hash_file(path)  # looked up when called: the benchmarks patch it out
 
 
 def _sha256_bytes_later(data: bytes) -> str:
-    return sha256_of_bytes(data)  # looked up when called: the benchmarks patch it out
+    return hash_bytes(data)  # looked up when called: the benchmarks patch it out
 
 
 def software(distribution: str, name: str | None = None) -> dict[str, str]:
     """``{"name", "version"}`` of an installed distribution (the reader that did the work)."""
-    return {"name": name or distribution, "version": _version(distribution)}
-
-
-@functools.cache
-def _version(distribution: str) -> str:
-    return version(distribution)  # reads the installed metadata: ~5 ms a call, once per process
+    found = software_info(distribution)  # the version is looked up once per process
+    return found if name is None else {"name": name, "version": found["version"]}
 
 
 def jsonable(value: Any) -> Any:
@@ -228,13 +193,9 @@ class LoadRecord:
 def record_load(**parameters: Any) -> Iterator[LoadRecord]:
     """Time a load: ``with record_load(step_um=0.4) as rec: ...``."""
     record = LoadRecord(parameters=jsonable(parameters))
-    record.started = _now()
+    record.started = now()
     yield record
-    record.ended = _now()
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    record.ended = now()
 
 
 def make_tree(
@@ -271,38 +232,24 @@ def make_tree(
             var.attrs["provenance"] = made_by.get(path, "load")
             if path not in made_by:
                 generated.append(path)
-    loader_software = software("fusion-loaders")
-    activities = {
-        "load": {
-            "type": "load",
-            "software": loader_software,
-            "started": record.started,
-            "ended": record.ended,
-            "parameters": {**record.parameters, "reader": reader},
-            "used": ["raw"],
-            "generated": generated,
-        }
-    }
-    for name, activity in conversions.items():
-        activities[name] = {
-            "type": activity["type"],
-            "software": dict(loader_software),
-            "started": record.started,
-            "ended": record.ended,
-            **{k: copy.deepcopy(v) for k, v in activity.items() if k != "type"},
-        }
-    root = {
-        "schema": SCHEMA_ID,
-        "title": title,
-        "sample": {"material": material},
-        "created": record.ended,
-        "modified": record.ended,
-        "provenance": {
-            "entities": {"raw": entity},
-            "activities": activities,
-            "agents": {},
-        },
-    }
+    root = new_root(title, sample=material, created=record.ended)
+    add_activity(
+        root,
+        "load",
+        activity_id="load",
+        parameters={**record.parameters, "reader": reader},
+        used=["raw"],
+        generated=generated,
+        entities={"raw": entity},
+        software="fusion-loaders",
+        started=record.started,
+        ended=record.ended,
+    )
+    for name, conversion in conversions.items():
+        fields = {k: copy.deepcopy(v) for k, v in conversion.items() if k != "type"}
+        add_activity(root, conversion["type"], activity_id=name, software="fusion-loaders",
+                     started=record.started, ended=record.ended, **fields)  # fmt: skip
+    activities = root["provenance"]["activities"]
     lazy = [] if in_memory else _lazy_activities(activities, groups)
     return end_when_written(tree({"fusion": root}, groups), *lazy)
 

@@ -13,7 +13,6 @@ checked, into one array that dask serves in the same blocks.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,8 @@ import numpy as np
 import tifffile
 import xarray as xr
 import zarr
+
+from fusion.base import hash_bytes
 
 from ._base import LoaderError
 from ._build import dataset
@@ -65,7 +66,7 @@ def read_tiff(path: Path, voxel: tuple[float, float, float] | None) -> Read:
     if folder:
         entity = _folder_entity(path, files, digests)
     else:
-        entity = file_entity(path, "TIFF (multipage)", digests[0])
+        entity = file_entity(path, format="TIFF (multipage)", sha256=digests[0])
     return Read(
         title=f"XCT volume {path.name}",
         group="volume",
@@ -179,14 +180,12 @@ def _folder_entity(folder: Path, files: list[Path], digests: list[str]) -> dict[
     ``sha256sum im071.tif ... im080.tif | sha256sum`` in the folder reproduces it.
     """
     manifest = "".join(f"{d}  {f.name}\n" for d, f in zip(digests, files, strict=True)).encode()
-    return {
-        "type": "file",
-        "name": folder.name,
-        "location": str(folder.resolve()),
-        "sha256": hashlib.sha256(manifest).hexdigest(),
-        "size": sum(f.stat().st_size for f in files),
-        "format": f"TIFF slices ({len(files)} files; sha256 of the sha256sum manifest)",
-    }
+    return file_entity(
+        folder,
+        format=f"TIFF slices ({len(files)} files; sha256 of the sha256sum manifest)",
+        sha256=hash_bytes(manifest),
+        size=sum(f.stat().st_size for f in files),
+    )
 
 
 def _volume(stack: da.Array, zyx: tuple[float, ...], metadata: dict) -> xr.Dataset:

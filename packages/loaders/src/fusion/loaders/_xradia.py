@@ -57,7 +57,9 @@ def read_xradia(path: Path, voxel: tuple[float, float, float] | None) -> Read:
         title=f"XCT projections {path.name}",
         group="projections",
         dataset=projection_group(angles, yx, frames, _xradia_attrs(info, len(angles)), info),
-        entity=file_entity(path, f"Xradia {path.suffix.lower().lstrip('.')} (OLE2)", sha256),
+        entity=file_entity(
+            path, format=f"Xradia {path.suffix.lower().lstrip('.')} (OLE2)", sha256=sha256
+        ),
         reader=software("olefile"),
     )
 

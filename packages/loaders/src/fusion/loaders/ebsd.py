@@ -167,7 +167,9 @@ class EbsdLoader:
             units = {"scan_unit": xmap.scan_unit, "scan_unit_source": unit_source}
             record.parameters.update(units)
             group = _dataset(path, xmap, grid, step_um, header, units)
-            entity = file_entity(path, FORMATS[path.suffix.lower()], digest.hexdigest())
+            entity = file_entity(
+                path, format=FORMATS[path.suffix.lower()], sha256=digest.hexdigest()
+            )
         return make_tree(
             title=path.name,
             group=GROUP,

@@ -133,7 +133,7 @@ class EelsLoader:
         ):
             signals = _eels_signals(path, _read(path, reader))
             groups = [_dataset(path, signal, voxel_size_um) for signal in signals]
-            entity = file_entity(path, FORMATS[reader], digest.hexdigest())
+            entity = file_entity(path, format=FORMATS[reader], sha256=digest.hexdigest())
         return make_tree(
             title=path.name,
             group=GROUP,

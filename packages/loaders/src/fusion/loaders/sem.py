@@ -107,7 +107,7 @@ class SemLoader:
             raise LoaderError(f"{path}: SEM files carry their pixel size; drop --voxel-size")
         with record_load() as record, Digest(path) as digest:
             vendor, pages = read_sem(path, digest)  # the bytes read once: hashed, then parsed
-            entity = file_entity(path, f"{vendor} SEM TIFF", digest.hexdigest())
+            entity = file_entity(path, format=f"{vendor} SEM TIFF", sha256=digest.hexdigest())
         modality = "FIB-SEM" if len(pages) > 1 else "SEM"
         names = ["image"] if len(pages) == 1 else [f"page{i}" for i in range(len(pages))]
         groups = {name: _dataset(page, modality) for name, page in zip(names, pages, strict=True)}

@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
+from fusion.base import hash_file
 from fusion.cli import main as fusion_main
 from fusion.schema import validate
 
 from ._base import LoaderError, choose_loader, load
-from ._provenance import sha256_of
 
 __all__ = ["LoaderConformance"]
 
@@ -59,7 +59,7 @@ class LoaderConformance:
         files = [e for e in entities.values() if e["type"] == "file"]
         assert files, "no file entity"
         if path.is_file():
-            assert files[0]["sha256"] == sha256_of(path)
+            assert files[0]["sha256"] == hash_file(path)
             assert files[0]["size"] == path.stat().st_size
 
     def test_load_activity_names_the_reader(self, tree):

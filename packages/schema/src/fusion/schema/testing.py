@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .checks._validate import validate
+from .provenance import add_activity, new_root
 
 __all__ = ["assert_conforms", "assert_finding", "grey_image_tree"]
 
@@ -33,11 +34,9 @@ def grey_image_tree(
         for d, n in zip("zyx", values.shape, strict=True)
     }
     image = xr.Dataset({"intensity": (("z", "y", "x"), values, attrs)}, coords=coords)
-    make = {"type": "derive", "software": {"name": "fusion.schema.testing", "version": "1"},
-            "started": now, "ended": now, "generated": ["/image/intensity"]}  # fmt: skip
-    root = {"schema": "fusion/0.2", "title": title, "sample": {"material": "unspecified"},
-            "created": now, "modified": now,
-            "provenance": {"entities": {}, "agents": {}, "activities": {"make": make}}}  # fmt: skip
+    root = new_root(title, created=now, schema="fusion/0.2")
+    add_activity(root, "derive", activity_id="make", generated=["/image/intensity"],
+                 software=("fusion.schema.testing", "1"), started=now, ended=now)  # fmt: skip
     return xr.DataTree.from_dict({"/": xr.Dataset(attrs={"fusion": root}), "/image": image})
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from pathlib import Path
 
 from matplotlib import patheffects
@@ -21,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
+from fusion.base import atomic_path
 from fusion.schema import WriteError
 
 from ._keys import FONT_SIZE, make_key
@@ -132,12 +132,9 @@ def _scale_bar(ax: Axes, width_um: float) -> None:
 def save_png(figure: Figure, output: str | os.PathLike[str]) -> Path:
     """Write the figure as a PNG atomically: a temporary sibling, then a rename."""
     path = Path(output)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
     try:
-        figure.savefig(partial, format="png", dpi=DPI)
-        os.replace(partial, path)
+        with atomic_path(path) as partial:
+            figure.savefig(partial, format="png", dpi=DPI)
     except OSError as err:
         raise WriteError(f"{path}: cannot write the PNG: {err}") from err
-    finally:
-        partial.unlink(missing_ok=True)
     return path

@@ -159,22 +159,7 @@ def add_chemistry(
     values = {name: phase_value(labels, name, where) for name in selection}
     table = phase_spectra(eels, selection, group=eels_group)
     source = source_file(eels, f"/{eels_group}/spectrum")
-    ids = np.zeros(labels.shape, dtype=np.uint8 if len(values) < 255 else np.uint16)
-    for row, value in enumerate(values.values(), start=1):
-        ids[np.asarray(labels.values) == value] = row
-    channel = xr.Variable(
-        ("z", "y", "x"),
-        ids,
-        {
-            "long_name": f"row of {TABLE} carried by the voxel (0: none)",
-            "units": "1",
-            "modality": "EELS",
-            "origin": "generated",
-            "flag_values": list(range(len(values) + 1)),
-            "flag_meanings": " ".join(["none", *values]),
-            "comment": f"spectra: {TABLE}[k - 1] for a voxel holding k, from {table.attrs['source']}",
-        },
-    )
+    channel = _row_channel(labels, values, table.attrs["source"])
     return extend(
         tree,
         group,
@@ -198,6 +183,26 @@ def add_chemistry(
         started=started,
         description=f"mean EELS spectra of {table.attrs['source']} given to the phases "
         f"{list(values)}",
+    )
+
+
+def _row_channel(labels: xr.DataArray, values: Mapping[str, int], source: str) -> xr.Variable:
+    """The channel naming, per voxel, the row of the spectra table its phase carries."""
+    ids = np.zeros(labels.shape, dtype=np.uint8 if len(values) < 255 else np.uint16)
+    for row, value in enumerate(values.values(), start=1):
+        ids[np.asarray(labels.values) == value] = row
+    return xr.Variable(
+        ("z", "y", "x"),
+        ids,
+        {
+            "long_name": f"row of {TABLE} carried by the voxel (0: none)",
+            "units": "1",
+            "modality": "EELS",
+            "origin": "generated",
+            "flag_values": list(range(len(values) + 1)),
+            "flag_meanings": " ".join(["none", *values]),
+            "comment": f"spectra: {TABLE}[k - 1] for a voxel holding k, from {source}",
+        },
     )
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
-from ._ebsd import ebsd_grains
+from ._ebsd import GrainMap, ebsd_grains
 from ._errors import TransferError
 from ._growth import FIT_ATTR, grow_grains
 from ._orientations import assign_orientations
@@ -74,23 +74,88 @@ def add_crystallography(
         grains of the phase, or a volume without the crystal phase.
     """
     started = now()
+    labels, value = _crystal_labels(tree, group, phase_channel, crystal_phase)
+    grains = ebsd_grains(ebsd, threshold_deg=threshold_deg, phase=ebsd_phase, min_pixels=min_pixels)
+    source = source_file(ebsd, "/ebsd/orientation")
+    grain_id = grow_grains(
+        labels, crystal_phase=value, grains=grains, seed=seed, size_scale=size_scale
+    )
+    orientation = assign_orientations(grain_id, grains, seed=seed, weighting=weighting)
+    channels = _channels(grain_id, orientation, grains, crystal_phase, point_group, phase_channel)
+    parameters = _parameters(grains, grain_id.attrs[FIT_ATTR], crystal_phase=crystal_phase,
+                             point_group=point_group, threshold_deg=threshold_deg,
+                             min_pixels=min_pixels, seed=seed, weighting=weighting)  # fmt: skip
+    return extend(
+        tree,
+        group,
+        channels=channels,
+        coords={"quat": orientation["quat"].variable},
+        source=source,
+        used_channels=[phase_channel],
+        activity="transfer-crystallography",
+        parameters=parameters,
+        started=started,
+        description=f"grains grown in {crystal_phase} to the grain-section sizes of "
+        f"{grains.source}; orientations drawn from its grains",
+    )
+
+
+def _crystal_labels(
+    tree: xr.DataTree, group: str, phase_channel: str, crystal_phase: str
+) -> tuple[xr.DataArray, int]:
+    """The label channel of ``group`` and the value of ``crystal_phase`` in it, checked: no
+    channel of this transfer there yet, and at least one voxel of the phase."""
     ds = target_group(tree, group, phase_channel)
     present = [name for name in CHANNELS if name in ds]
     if present:
         raise TransferError(f"/{group} already holds {present}; remove them first")
     value = phase_value(ds[phase_channel], crystal_phase, f"/{group}/{phase_channel}")
-    grains = ebsd_grains(ebsd, threshold_deg=threshold_deg, phase=ebsd_phase, min_pixels=min_pixels)
-    source = source_file(ebsd, "/ebsd/orientation")
     labels = ds[phase_channel]
     if not (labels.values == value).any():
         raise TransferError(f"/{group}/{phase_channel}: no voxel of phase {crystal_phase!r}")
-    grain_id = grow_grains(
-        labels, crystal_phase=value, grains=grains, seed=seed, size_scale=size_scale
-    )
-    orientation = assign_orientations(grain_id, grains, seed=seed, weighting=weighting)
-    fit = grain_id.attrs[FIT_ATTR]
+    return labels, value
+
+
+def _parameters(
+    grains: GrainMap,
+    fit: dict[str, Any],
+    *,
+    crystal_phase: str,
+    point_group: str,
+    threshold_deg: float,
+    min_pixels: int,
+    seed: int,
+    weighting: str,
+) -> dict[str, Any]:
+    """The transfer's parameters: the options, the map's grain statistics and the fit."""
+    return {
+        "crystal_phase": crystal_phase,
+        "point_group": point_group,
+        "ebsd_file": grains.source,
+        "ebsd_phase": grains.phase,
+        "ebsd_point_group": grains.point_group,
+        "threshold_deg": threshold_deg,
+        "min_pixels": min_pixels,
+        "seed": seed,
+        "weighting": weighting,
+        "ebsd_pixel_size_um": grains.pixel_size_um,
+        "ebsd_grain_median_um": float(np.median(grains.equivalent_diameters_um)),
+        "ebsd_grain_mean_um": float(np.mean(grains.equivalent_diameters_um)),
+        **fit,
+    }
+
+
+def _channels(
+    grain_id: xr.DataArray,
+    orientation: xr.DataArray,
+    grains: GrainMap,
+    crystal_phase: str,
+    point_group: str,
+    phase_channel: str,
+) -> dict[str, xr.Variable]:
+    """The ``grain_id`` and ``orientation`` channels with their attributes."""
     common = {"modality": "EBSD", "origin": "generated", "units": "1"}
-    channels = {
+    return {
         "grain_id": xr.Variable(
             ("z", "y", "x"),
             grain_id.values,
@@ -110,34 +175,6 @@ def add_crystallography(
             },
         ),
     }
-    parameters = {
-        "crystal_phase": crystal_phase,
-        "point_group": point_group,
-        "ebsd_file": grains.source,
-        "ebsd_phase": grains.phase,
-        "ebsd_point_group": grains.point_group,
-        "threshold_deg": threshold_deg,
-        "min_pixels": min_pixels,
-        "seed": seed,
-        "weighting": weighting,
-        "ebsd_pixel_size_um": grains.pixel_size_um,
-        "ebsd_grain_median_um": float(np.median(grains.equivalent_diameters_um)),
-        "ebsd_grain_mean_um": float(np.mean(grains.equivalent_diameters_um)),
-        **fit,
-    }
-    return extend(
-        tree,
-        group,
-        channels=channels,
-        coords={"quat": orientation["quat"].variable},
-        source=source,
-        used_channels=[phase_channel],
-        activity="transfer-crystallography",
-        parameters=parameters,
-        started=started,
-        description=f"grains grown in {crystal_phase} to the grain-section sizes of "
-        f"{grains.source}; orientations drawn from its grains",
-    )
 
 
 def _orientation_comment(source: str, map_group: str, point_group: str) -> str:

@@ -2,23 +2,22 @@
 
 A loaded instrument file carries a ``file`` entity (name, sha256, size) and the activities
 that made its channels. `source_file` follows a channel back to that entity; `extend` copies
-the entity into the target tree, records one ``transfer`` activity that used it and wrote the
-new channels, and returns a new tree (the input is not changed).
+the entity into the target tree and records (`fusion.schema.provenance.record`) one
+``transfer`` activity that used it and wrote the new channels, returning a new tree (the
+input is not changed).
 """
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any
 
 import xarray as xr
 
 from fusion.schema import unique_id
+from fusion.schema.provenance import entity_id_for, now, provenance_of, record
 
 from ._errors import TransferError
 
@@ -35,11 +34,6 @@ class SourceFile:
     @property
     def name(self) -> str:
         return str(self.entity["name"])
-
-
-def now() -> str:
-    """The time, UTC, ISO 8601 with milliseconds (the loaders' format)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _provenance(tree: xr.DataTree) -> Mapping[str, Any]:
@@ -100,41 +94,26 @@ def extend(
 ) -> xr.DataTree:
     """A new tree: ``tree`` with ``channels`` and ``coords`` added to ``group``, the source
     file's entity and a ``transfer`` activity that used it and generated the channels."""
+    activity_id = unique_id(activity, provenance_of(tree)["activities"])
+    stem = re.sub(r"[^A-Za-z0-9_.:@-]+", "_", source.name).strip("_.") or "file"
+    entity_id = entity_id_for(tree, source.entity, f"file:{stem}"[:120])
+    known = entity_id in provenance_of(tree)["entities"]  # the same bytes, recorded already
     new = tree.copy(deep=False)
-    new.attrs = copy.deepcopy(dict(tree.attrs))
-    provenance = new.attrs["fusion"]["provenance"]
-    entity_id = _entity_id(provenance.setdefault("entities", {}), source)
-    activities = provenance.setdefault("activities", {})
-    activity_id = unique_id(activity, activities)
-    generated = [f"/{group}/{name}" for name in channels]
-    ended = now()
-    activities[activity_id] = {
-        "type": "transfer",
-        "software": {"name": "fusion-transfer", "version": version("fusion-transfer")},
-        "started": started,
-        "ended": ended,
-        "parameters": dict(parameters),
-        "used": [entity_id, *(f"/{group}/{name}" for name in used_channels)],
-        "generated": generated,
-        "description": description,
-    }
-    new.attrs["fusion"]["modified"] = ended
     ds = new[group].to_dataset(inherit=False)
     ds = ds.assign_coords(coords)
     for name, variable in channels.items():
         ds[name] = variable.copy(deep=False)
         ds[name].attrs["provenance"] = activity_id
     new[group] = xr.DataTree(ds)
-    return new
-
-
-def _entity_id(entities: dict[str, Any], source: SourceFile) -> str:
-    """The id of the source file in ``entities``: an existing entry for the same bytes (same
-    sha256), else a new one named after the file."""
-    for entity_id, entity in entities.items():
-        if entity.get("type") == "file" and entity.get("sha256") == source.entity["sha256"]:
-            return entity_id
-    stem = re.sub(r"[^A-Za-z0-9_.:@-]+", "_", source.name).strip("_.") or "file"
-    entity_id = unique_id(f"file:{stem}"[:120], entities)
-    entities[entity_id] = dict(source.entity)
-    return entity_id
+    return record(
+        new,
+        "transfer",
+        activity_id=activity_id,
+        software="fusion-transfer",
+        started=started,
+        parameters=dict(parameters),
+        used=[entity_id, *(f"/{group}/{name}" for name in used_channels)],
+        generated=[f"/{group}/{name}" for name in channels],
+        entities={} if known else {entity_id: source.entity},
+        description=description,
+    )

@@ -8,16 +8,16 @@ timestamp, so the same dataset always gives the same SHA-256 (the registry pins 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
-import uuid
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import fsspec
+
+from fusion.base import Hasher, partial_sibling
 
 from .._errors import ChunkMismatchError
 from .._scheduler import ordered_map
@@ -53,7 +53,7 @@ def push_zip(
         return verify_copy(dataset, open_objects(dest, storage_options), progress)
     folder = Path(dest).resolve().parent if not is_url(dest) else Path(tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{dest.rstrip('/').rsplit('/', 1)[-1]}.{uuid.uuid4().hex[:12]}.partial"
+    partial = partial_sibling(folder / dest.rstrip("/").rsplit("/", 1)[-1])
     try:
         expected = _build(dataset, partial, progress)
         _verify_members(dataset, partial, expected)
@@ -128,9 +128,8 @@ def _upload(
 
 
 def _digest_file(fs: fsspec.AbstractFileSystem, path: str) -> ChunkDigest:
-    sha, size = hashlib.sha256(), 0
+    hasher = Hasher()
     with fs.open(path, "rb") as f:
         while block := f.read(READ_BYTES):
-            sha.update(block)
-            size += len(block)
-    return ChunkDigest.model_construct(size=size, sha256=sha.hexdigest())
+            hasher.update(block)
+    return ChunkDigest.model_construct(size=hasher.size, sha256=hasher.hexdigest())

@@ -17,12 +17,13 @@ which zarr never lists, so zarr and xarray do not see them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, NonNegativeInt, StringConstraints, ValidationError
+
+from fusion.base import hash_bytes
 
 from .._errors import SchemaError
 from ..model.v0_1._base import FusionModel, Sha256
@@ -93,7 +94,7 @@ def digest(data: bytes | memoryview) -> ChunkDigest:
     >>> digest(b"abc").sha256[:16], digest(b"abc").size
     ('ba7816bf8f01cfea', 3)
     """
-    return ChunkDigest.model_construct(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    return ChunkDigest.model_construct(size=len(data), sha256=hash_bytes(data))
 
 
 def describe_digest(value: ChunkDigest | None) -> str:

@@ -5,8 +5,8 @@ Two mechanisms, both always on:
 * The root group carries ``fusion_incomplete`` from the first byte written until the last;
   the validator reports such a store as ``root.incomplete-write``. This is what protects
   object stores, where nothing can be renamed.
-* Local folders and zip files are written to a hidden sibling (``.NAME.<uuid>.partial``) and
-  moved into place with one rename only when complete; an existing dataset is replaced
+* Local folders and zip files are written to a hidden sibling (``.NAME.<id>.partial``,
+  `fusion.base.partial_sibling`) and moved into place with one rename only when complete; an existing dataset is replaced
   only after the new one is whole, and is kept if anything fails.
 
 Every array gets its chunk manifest (``fusion_chunks.json``, see `fusion.schema.store._manifest`)
@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import uuid
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -35,6 +33,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 import zarr
+
+from fusion.base import partial_sibling, remove_path
 
 from .._errors import WriteError
 from ..checks._metadata import INCOMPLETE_MARKER
@@ -114,7 +114,7 @@ def _write_local(tree: xr.DataTree, dest: Path, overwrite: bool, *, as_zip: bool
     if dest.exists() and not overwrite:
         raise WriteError(f"{dest} exists; pass overwrite=True (--overwrite) to replace it")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.partial")
+    partial = partial_sibling(dest)
     try:
         if as_zip:
             staging = partial.with_suffix(".staging")
@@ -122,12 +122,12 @@ def _write_local(tree: xr.DataTree, dest: Path, overwrite: bool, *, as_zip: bool
                 _write_folder(tree, staging)
                 _zip_folder(staging, partial)
             finally:
-                _remove(staging)
+                remove_path(staging)
         else:
             _write_folder(tree, partial)
         _move_into_place(partial, dest)
     except BaseException as err:
-        _remove(partial)
+        remove_path(partial)
         if isinstance(err, WriteError | KeyboardInterrupt):
             raise
         raise WriteError(f"writing {dest} failed, nothing was changed there: {err}") from err
@@ -145,21 +145,14 @@ def _move_into_place(partial: Path, dest: Path) -> None:
     if not dest.exists():
         os.replace(partial, dest)
         return
-    old = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.old")
+    old = partial_sibling(dest, "old")
     os.replace(dest, old)
     try:
         os.replace(partial, dest)
     except BaseException:
         os.replace(old, dest)
         raise
-    _remove(old)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists():
-        path.unlink()
+    remove_path(old)
 
 
 def _write_to_url(
