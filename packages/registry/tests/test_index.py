@@ -106,7 +106,7 @@ def test_check_reports_card_problems_per_entry(v1, tmp_path):
     bad["datasets"]["demo"]["versions"]["0.1.0"]["card"]["sha256"] = "0" * 64
     (datasets / "demo-0.2.0.card.yaml").unlink()
     v1.write_text(yaml.safe_dump(bad, sort_keys=False))
-    report = check_registry(v1, cache=Cache(tmp_path / "c"), runtimes={}, dataset_level="metadata")
+    report = check_registry(v1, cache=Cache(tmp_path / "c"), tasks={}, dataset_level="metadata")
     by_entry = {r.entry: r for r in report.results}
     (failure,) = by_entry["dataset:demo@0.1.0"].failures
     assert failure.startswith(f"wrong card hash: {datasets / 'demo-0.1.0.card.yaml'}: expected ")
@@ -175,7 +175,7 @@ def test_register_model_writes_the_card_file_and_the_index_entry(tmp_path):
             .versions["1.1.0"]
         )
     )
-    report = check_registry(registry, cache=Cache(tmp_path / "c"), runtimes={})
+    report = check_registry(registry, cache=Cache(tmp_path / "c"), tasks={})
     assert report.ok, str(report)
 
 

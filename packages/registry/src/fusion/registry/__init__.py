@@ -17,97 +17,51 @@
 - Errors: ``HashMismatchError``, ``SizeMismatchError``, ``NotInRegistryError``,
   ``OfflineError``, ... (each a ``fusion.schema.FusionError``).
 
-Names are imported on first use: ``import fusion.registry`` stays cheap, so that a warm
-``fusion-pull`` does not load xarray and zarr.
+Nothing here imports xarray, zarr or a model runtime: a warm ``fusion-pull`` loads only
+pydantic, yaml and fsspec (`fusion.schema` is imported inside the functions that validate
+datasets or channel attributes).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from ._base import Artifact
-    from ._cache import BlobStatus, Cache, PruneResult
-    from ._card import (
-        DatasetCard,
-        LatentSpec,
-        ModelCard,
-        OutputChannel,
-        Preprocessing,
-        TensorDescr,
-        TestTensors,
-        Tolerance,
-    )
-    from ._check import CheckReport, EntryResult, check_registry
-    from ._config import default_cache_dir, default_registry
-    from ._errors import (
-        BadReferenceError,
-        CardFileError,
-        HashMismatchError,
-        IntegrityError,
-        NoRegistryError,
-        NotInRegistryError,
-        OfflineError,
-        RegistryFileError,
-        SizeMismatchError,
-        TransferError,
-        UnsafePathError,
-    )
-    from ._hashing import hash_file
-    from ._index import CardFile, IndexedVersion, RegistryIndex
-    from ._jsonschema import json_schemas, write_json_schemas
-    from ._load import load_registry, parse_registry
-    from ._models import DatasetVersion, ModelVersion, Registry
-    from ._pull import pull
-    from ._register import register_dataset, register_model, upgrade_registry
-    from ._registry import LoadedRegistry, Resolved, resolve
-    from ._resolve import Ref, parse_ref
-    from ._tensors import compare, draw_latent, shape_problems
-    from .tasks import TASK_GROUP, CheckRequest, Task, installed_tasks
-
-_EXPORTS = {
-    "_base": ["Artifact"],
-    "_cache": ["BlobStatus", "Cache", "PruneResult"],
-    "_card": [
-        "DatasetCard",
-        "LatentSpec",
-        "ModelCard",
-        "OutputChannel",
-        "Preprocessing",
-        "TensorDescr",
-        "TestTensors",
-        "Tolerance",
-    ],
-    "_check": ["CheckReport", "EntryResult", "check_registry"],
-    "_config": ["default_cache_dir", "default_registry"],
-    "_errors": [
-        "BadReferenceError",
-        "CardFileError",
-        "HashMismatchError",
-        "IntegrityError",
-        "NoRegistryError",
-        "NotInRegistryError",
-        "OfflineError",
-        "RegistryFileError",
-        "SizeMismatchError",
-        "Task",
-        "TransferError",
-        "UnsafePathError",
-    ],
-    "_hashing": ["hash_file"],
-    "_jsonschema": ["json_schemas", "write_json_schemas"],
-    "_index": ["CardFile", "IndexedVersion", "RegistryIndex"],
-    "_load": ["load_registry", "parse_registry"],
-    "_models": ["DatasetVersion", "ModelVersion", "Registry"],
-    "_pull": ["pull"],
-    "_register": ["register_dataset", "register_model", "upgrade_registry"],
-    "_registry": ["LoadedRegistry", "Resolved", "resolve"],
-    "_resolve": ["Ref", "parse_ref"],
-    "_tensors": ["compare", "draw_latent", "shape_problems"],
-    "tasks": ["TASK_GROUP", "CheckRequest", "Task", "installed_tasks"],
-}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+from ._base import Artifact
+from ._cache import BlobStatus, Cache, PruneResult
+from ._card import (
+    DatasetCard,
+    LatentSpec,
+    ModelCard,
+    OutputChannel,
+    Preprocessing,
+    TensorDescr,
+    TestTensors,
+    Tolerance,
+)
+from ._check import CheckReport, EntryResult, check_registry
+from ._config import default_cache_dir, default_registry
+from ._errors import (
+    BadReferenceError,
+    CardFileError,
+    HashMismatchError,
+    IntegrityError,
+    NoRegistryError,
+    NotInRegistryError,
+    OfflineError,
+    RegistryFileError,
+    SizeMismatchError,
+    TransferError,
+    UnsafePathError,
+)
+from ._hashing import hash_file
+from ._index import CardFile, IndexedVersion, RegistryIndex
+from ._jsonschema import json_schemas, write_json_schemas
+from ._load import load_registry, parse_registry
+from ._models import DatasetVersion, ModelVersion, Registry
+from ._pull import pull
+from ._register import register_dataset, register_model, upgrade_registry
+from ._registry import LoadedRegistry, Resolved, resolve
+from ._resolve import Ref, parse_ref
+from ._tensors import compare, draw_latent, shape_problems
+from .tasks import TASK_GROUP, CheckRequest, Task, installed_tasks
 
 __all__ = [
     "TASK_GROUP",
@@ -166,16 +120,3 @@ __all__ = [
     "upgrade_registry",
     "write_json_schemas",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fusion.registry' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])

@@ -19,7 +19,6 @@ hangs), the pull downloads on its own and the rename keeps the cache correct.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -32,9 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import _lazy_errors as errors
+from fusion.base import Progress, hash_bytes, hash_file
+
+from . import _errors as errors
 from ._config import default_cache_dir
-from ._hashing import Progress, hash_file, label
+from ._hashing import label
 from ._transfer import download, local_path
 
 __all__ = ["BLOB_NAME", "BlobStatus", "Cache", "PruneResult"]
@@ -287,7 +288,7 @@ class Cache:
         return self.stamps / f"{blob.name}.json"
 
     def _registry_copy(self, url: str) -> Path:
-        return self.registries / f"{hashlib.sha256(url.encode()).hexdigest()[:32]}.yaml"
+        return self.registries / f"{hash_bytes(url.encode())[:32]}.yaml"
 
     @contextlib.contextmanager
     def _lock(self, sha256: str, timeout: float) -> Iterator[None]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import _lazy_errors as errors
+from . import _errors as errors
 from ._base import url_protocol
 from ._cache import Cache
 from ._card import DatasetCard, ModelCard

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from . import _lazy_errors as errors
+from . import _errors as errors
 from ._cache import Cache
 from ._card import ModelCard
 from ._config import default_registry, offline_from_env

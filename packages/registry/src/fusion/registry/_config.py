@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import _lazy_errors as errors
+from . import _errors as errors
 
 __all__ = [
     "ENV_CACHE",

@@ -8,7 +8,7 @@ catches ``KeyError`` or ``ConnectionError`` keeps working.
 
 from __future__ import annotations
 
-from fusion.schema import FusionError
+from fusion.base import FusionError
 
 __all__ = [
     "BadReferenceError",

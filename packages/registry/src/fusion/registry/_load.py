@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import _lazy_errors as errors
+from . import _errors as errors
 from ._cache import Cache
 from ._config import default_registry, offline_from_env
 from ._index import FORMAT_V2, FORMATS, RegistryIndex

@@ -11,10 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from fusion.base import Progress
+
 from ._base import Artifact
 from ._cache import Cache
 from ._config import offline_from_env
-from ._hashing import Progress
 from ._load import load_registry
 from ._registry import LoadedRegistry, Resolved
 from ._resolve import Ref, suffix_of

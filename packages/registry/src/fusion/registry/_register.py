@@ -21,9 +21,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import _lazy_errors as errors
+from fusion.base import hash_file
+
+from . import _errors as errors
 from ._cards import CARD_MODELS, card_problems, card_text, card_url_for
-from ._hashing import hash_file
 from ._index import FORMAT_V2
 from ._load import format_validation_error, safe_yaml, validate_document
 from ._models import FORMAT, KINDS, DatasetVersion, ModelVersion

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic_core import PydanticCustomError
 
-from . import _lazy_errors as errors
+from . import _errors as errors
 from ._base import Artifact, check_name, check_version, url_protocol
 from ._index import IndexEntry, RegistryIndex
 from ._models import KINDS, DatasetEntry, ModelEntry, Registry

@@ -8,14 +8,15 @@ HTTP is read as one streamed GET (``block_size=0``), not as ranged requests.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any, TypeVar
 
-from . import _lazy_errors as errors
+from fusion.base import CHUNK, Hasher, Progress
+
+from . import _errors as errors
 from ._base import url_protocol
-from ._hashing import CHUNK, Progress, label
+from ._hashing import label
 
 __all__ = ["download", "local_path", "open_url", "read_bytes"]
 
@@ -123,7 +124,7 @@ def _stream(
     storage_options: dict[str, Any] | None,
     progress: Progress | None,
 ) -> tuple[str, int]:
-    digest = hashlib.sha256()
+    digest = Hasher()
     done = 0
     with open_url(url, storage_options) as src, open(out, "wb", buffering=0) as dst:
         total = size if size is not None else int(getattr(src, "size", None) or 0)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel
 
-from . import _lazy_errors as errors
+from . import _errors as errors
 
 __all__ = ["dump_yaml", "safe_yaml", "validate_strict"]
 

@@ -8,11 +8,12 @@ resolve here, imported from there on first use, for existing test suites.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from fusion.base import hash_file
 
 __all__ = ["sha", "tiny_card", "write_registry"]
 
@@ -40,7 +41,7 @@ def write_registry(path: Path, datasets: dict | None = None, models: dict | None
 
 
 def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hash_file(path)
 
 
 def tiny_card(npz_url: str, npz_sha: str, npz_size: int, seed: int) -> dict[str, Any]:
