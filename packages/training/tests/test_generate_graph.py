@@ -1,4 +1,4 @@
-"""The sub-pixel SliceGAN graph (models/slicegan-nmc/runtime_graph.py) equals the transposed-conv
+"""The sub-pixel SliceGAN graph (fusion.training.slicegan.runtime_graph) equals the transposed-conv
 generator, and the runtime prunes a graph to the outputs it fetches. numpy + onnx + onnxruntime
 only (no torch): the reference is the plain ConvTranspose → Relu … → Softmax graph, run by
 onnxruntime, on the same random weights."""

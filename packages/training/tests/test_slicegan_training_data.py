@@ -1,4 +1,4 @@
-"""models/slicegan-nmc/training_data.py: which real 2D images a SliceGAN run learns from, in
+"""fusion.training.slicegan.training_data: which real 2D images a SliceGAN run learns from, in
 which orientation (one image, one slice of a volume, or one slice normal to each axis)."""
 
 from __future__ import annotations

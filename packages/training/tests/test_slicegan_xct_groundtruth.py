@@ -1,9 +1,9 @@
-"""models/slicegan-nmc-xct/groundtruth.py: generated volumes against a real one, per axis.
+"""fusion.training.slicegan_xct.groundtruth: generated volumes against a real one, per axis.
 
 A volume compared with itself has no error; one with known extra pore space shows exactly that
 fraction error and its effect on the pore tortuosity; a transposed (anisotropic) volume keeps its
 fractions but fails the per-axis comparisons, τ's axis order included. The command line runs end
-to end on a random SliceGAN-shaped ONNX generator (runtime_graph.py, no torch).
+to end on a random SliceGAN-shaped ONNX generator (fusion.training.slicegan.runtime_graph, no torch).
 """
 
 from __future__ import annotations
