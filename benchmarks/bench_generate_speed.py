@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -53,21 +52,22 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from fusion.training.slicegan import runtime_graph
+
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "models" / "slicegan-nmc"
 TRAIN_PYTHON = ROOT / ".venv-train" / "bin" / "python"
 WIDTHS = (16, 256, 128, 64, 32, 3)
 
 TORCH_WORKER = r"""
-import json, os, sys, time
+import json, sys, time
 import torch
-sys.path[:0] = [sys.argv[1], os.path.dirname(sys.argv[1])]
-import export
-torch.set_num_threads(int(sys.argv[3]))
-if sys.argv[2] == "random":
+from fusion.training.slicegan import export
+torch.set_num_threads(int(sys.argv[2]))
+if sys.argv[1] == "random":
     G = export.random_generator(0)
 else:
-    G = export.load_generator(None if sys.argv[2] == "latest" else export.Path(sys.argv[2]))[0]
+    G = export.load_generator(None if sys.argv[1] == "latest" else export.Path(sys.argv[1]))[0]
 G.eval()
 print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
 for line in sys.stdin:
@@ -115,16 +115,8 @@ print(seconds, peak / 1024)
 """
 
 
-def load_runtime_graph():
-    spec = importlib.util.spec_from_file_location("rg", FOLDER / "runtime_graph.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["rg"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def flops_per_voxel() -> float:
-    return 2 * load_runtime_graph().macs_per_voxel(WIDTHS)
+    return 2 * runtime_graph.macs_per_voxel(WIDTHS)
 
 
 def busy(exclude: set[int]) -> str:
@@ -240,7 +232,7 @@ def ours(n: int, registry: Path) -> float:
 class TorchWorker:
     def __init__(self, weights: str, threads: int):
         self.proc = subprocess.Popen(
-            [str(TRAIN_PYTHON), "-c", TORCH_WORKER, str(FOLDER / "export.py"), weights, str(threads)],
+            [str(TRAIN_PYTHON), "-c", TORCH_WORKER, weights, str(threads)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
             env={**os.environ, "OMP_NUM_THREADS": str(threads)},
         )  # fmt: skip

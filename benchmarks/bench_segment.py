@@ -5,7 +5,7 @@ Usage (from the repository root, after models/unet-nmc/export.py; the training v
 
     uv run python benchmarks/bench_segment.py --sizes 1024 2048 --repeat 3 --memory-size 4096
 
-- **Speed.** An SEM-like rendering (models/unet-nmc/render.py, the SEM labels tiled to N x N) is
+- **Speed.** An SEM-like rendering (fusion.training.unet.render, the SEM labels tiled to N x N) is
   segmented by ours — the card's normalisation plus `segment_image` (512-px tiles, 64-px
   overlap, blending) on onnxruntime's CPU provider — and by PyTorch eager on the checkpoint the
   ONNX file was exported from, in one pass over the whole image (PyTorch gets the image already
@@ -36,12 +36,11 @@ from fusion.models._segment import segment_image
 from fusion.registry import ModelCard, hash_file
 from fusion.schema import write
 from fusion.schema.testing import grey_image_tree
+from fusion.training.unet.render import SEM, load_labels, render_sem, scale_range
 
 REPO = Path(__file__).resolve().parents[1]
 UNET = REPO / "models" / "unet-nmc"
 TORCH_PYTHON = REPO / ".venv-train" / "bin" / "python"
-sys.path.insert(0, str(UNET))
-from render import SEM, load_labels, render_sem, scale_range  # noqa: E402
 
 MICROGRAPHS = REPO.parent / "shared" / "data" / "micrographs"
 

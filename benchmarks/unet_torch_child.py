@@ -18,11 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-UNET = Path(__file__).resolve().parents[1] / "models" / "unet-nmc"
-sys.path.insert(0, str(UNET))
-sys.path.insert(0, str(UNET.parent))
-from model import UNet, UNetConfig, pad_to_multiple  # noqa: E402
-from train import read_checkpoint  # noqa: E402
+from fusion.training.unet.model import UNet, UNetConfig, pad_to_multiple
+from fusion.training.unet.train import read_checkpoint
 
 
 def main() -> None:

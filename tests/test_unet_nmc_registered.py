@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +25,9 @@ def private_cache(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def render():
-    spec = importlib.util.spec_from_file_location("unet_nmc_render_registered", UNET / "render.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    from fusion.training.unet import render
+
+    return render
 
 
 def test_registered_card_names_the_shipped_file_and_its_metrics():

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
-from pathlib import Path
 
 import pytest
 import xarray as xr
+from transfer_volumes import ball_phases, phase_tree
 
 from fusion.loaders import load
 from fusion.transfer import ebsd_grains
-
-sys.path.insert(0, str(Path(__file__).parent))  # transfer_maps, transfer_volumes
-
-from transfer_volumes import ball_phases, phase_tree
 
 
 @pytest.fixture(scope="session")

@@ -184,21 +184,6 @@ class Critic(nn.Module):
 # Helpers shared by train.py and export code
 
 
-def slices_along(
-    volume: torch.Tensor, axis: int, index: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Cut a volume batch (B, P, X, Y, Z) into 2D slices normal to spatial `axis` (0, 1 or 2).
-
-    `index` picks which slice positions to keep (all if None). Returns (B * n_slices, P, a, b) where (a, b)
-    are the two remaining spatial axes in their original order.
-    """
-    dim = axis + 2
-    if index is not None:
-        volume = volume.index_select(dim, index)  # (B, P, n, ., .) along dim
-    moved = volume.movedim(dim, 1)  # (B, n, P, a, b)
-    return moved.reshape(-1, *moved.shape[2:])  # (B * n, P, a, b)
-
-
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 

@@ -1,16 +1,14 @@
-"""models/slicegan-nmc/train.py on a 3D volume: one slice (isotropic, one critic) or one slice per
+"""fusion.training.slicegan's training (models/slicegan-nmc/train.py) on a 3D volume: one slice (isotropic, one critic) or one slice per
 axis (anisotropic, one critic per axis), with tiny networks so that a few iterations take seconds.
 
 Needs the training environment (torch, safetensors, tifffile); skipped where torch is not
 installed (CI). Run it there with::
 
-    .venv-train/bin/python -m pytest tests/test_slicegan_train_torch.py -p no:cacheprovider
+    .venv-train/bin/python -m pytest packages/training/tests/test_slicegan_train_torch.py -p no:cacheprovider
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +18,21 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 tifffile = pytest.importorskip("tifffile")
 
-FOLDER = Path(__file__).resolve().parents[1] / "models" / "slicegan-nmc"
+from fusion.models import metrics  # noqa: E402 (after the importorskips)
+from fusion.training import gan  # noqa: E402 (after the importorskips)
+from fusion.training.slicegan import (  # noqa: E402 (after the importorskips)
+    axis_probe,
+    batchnorm_gap,
+    checkpoints,
+    export,
+    measures,
+    model,
+    penalties,
+    training_data,
+    warm_start,
+)
+from fusion.training.slicegan.crops import CropSampler  # noqa: E402 (after the importorskips)
+
 TINY = [
     "--image-stride", "1", "--gen-widths", "4", "4", "4", "4", "3",
     "--critic-widths", "4", "4", "4", "4", "1", "--critic-iters", "1", "--real-batch", "2",
@@ -31,11 +43,9 @@ TINY = [
 
 @pytest.fixture(scope="module")
 def train():
-    spec = importlib.util.spec_from_file_location("slicegan_train", FOLDER / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)  # puts models/slicegan-nmc on sys.path (model, training_data)
-    return module
+    from fusion.training.slicegan import train
+
+    return train
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +63,7 @@ def run(train, volume: Path, out: Path, *extra: str) -> None:
 
 
 def final(train, out: Path) -> tuple[dict, dict]:
-    _, tensors, meta = train.latest_checkpoint(out)
+    _, tensors, meta = checkpoints.latest_checkpoint(out)
     return tensors, meta
 
 
@@ -62,9 +72,9 @@ def test_real_and_generated_slices_share_one_orientation(train, volume_file, axi
     """Critic k sees real slices normal to axis k (training_data) laid out like the generated
     slices normal to axis k (model.slices_along), so in-plane directions agree."""
     volume = tifffile.imread(volume_file)
-    images = train.training_images(volume_file, 3, anisotropic=True, slice_index=17)
+    images = training_data.training_images(volume_file, 3, anisotropic=True, slice_index=17)
     onehot = torch.from_numpy(np.stack([volume == p for p in range(3)]).astype(np.float32))
-    generated_view = train.slices_along(onehot[None], axis, torch.tensor([17]))[0]  # (P, a, b)
+    generated_view = gan.slices_along(onehot[None], axis, torch.tensor([17]))[0]  # (P, a, b)
     np.testing.assert_array_equal(generated_view.argmax(0).numpy(), images[axis])
 
 
@@ -119,11 +129,11 @@ def test_crops_cover_the_image_as_crop_coverage_says(train):
     one-hot ramp (one "phase" per column band) matches the predicted seen fractions."""
     columns = np.repeat(np.arange(3), [10, 60, 30])[None, :].repeat(70, axis=0)  # (70, 100)
     for padding in (0, 32):
-        sampler = train.CropSampler(columns, 3, 64, np.random.default_rng(0), padding=padding)
+        sampler = CropSampler(columns, 3, 64, np.random.default_rng(0), padding=padding)
         crops = sampler.sample(20000).numpy()  # (n, 3, 64, 64)
         np.testing.assert_allclose(crops.mean(axis=(0, 2, 3)), sampler.seen, atol=0.005)
     # the bare image's edge bands are seen less: band 0 is 10 % of the image
-    assert train.CropSampler(columns, 3, 64, np.random.default_rng(0)).seen[0] < 0.04
+    assert CropSampler(columns, 3, 64, np.random.default_rng(0)).seen[0] < 0.04
     np.testing.assert_allclose(sampler.seen, [0.1, 0.6, 0.3], atol=0.005)
 
 
@@ -146,7 +156,7 @@ def test_checkpoints_from_before_crop_padding_resume_with_none(train, volume_fil
     """A checkpoint without the setting was trained on the bare image: it resumes with 0, not
     with today's default of 32, unless the command line asks for the change."""
     run(train, volume_file, tmp_path, "--crop-padding", "0", "--max-iters", "1")
-    path, tensors, meta = train.latest_checkpoint(tmp_path)
+    path, tensors, meta = checkpoints.latest_checkpoint(tmp_path)
     del meta["train_config"]["crop_padding"], meta["data_changes"]
     import json
 
@@ -164,7 +174,7 @@ def test_transposed_crops_make_the_image_axes_interchangeable(train):
     stripes = np.tile(np.arange(100) // 5 % 3, (70, 1))  # (70, 100): phase changes along axis 1
 
     def varying_along_rows(transpose: bool) -> float:
-        sampler = train.CropSampler(
+        sampler = CropSampler(
             stripes, 3, 64, np.random.default_rng(1), padding=32, transpose=transpose
         )
         crops = sampler.sample(4000).numpy()  # (n, P, 64, 64)
@@ -182,10 +192,10 @@ def test_transposed_generated_slices_show_every_volume_axis_as_rows_and_columns(
     volume = torch.nn.functional.one_hot(layers, 3).permute(3, 0, 1, 2)[None].double()
     volume.requires_grad_(True)  # (1, 3, 16, 16, 16)
     for axis in (0, 1):
-        plain = train.random_slices(volume, axis, 8)
+        plain = gan.random_slices(volume, axis, 8)
         assert not (plain[:, :, 1:] != plain[:, :, :-1]).any()  # constant along rows
         torch.manual_seed(axis)
-        many = torch.cat([train.random_slices(volume, axis, 8, transpose=True) for _ in range(50)])
+        many = torch.cat([gan.random_slices(volume, axis, 8, transpose=True) for _ in range(50)])
         rows = (many[:, :, 1:] != many[:, :, :-1]).flatten(1).any(dim=1).double().mean()
         assert abs(rows.item() - 0.5) < 0.1
         for s in many[:16]:
@@ -211,10 +221,9 @@ def release(train, volume_file, tmp_path) -> Path:
     """A tiny run of 2 iterations exported as a release would be: <folder>/slicegan-nmc.onnx,
     test-tensors.npz and export.json (export.py's functions)."""
     pytest.importorskip("onnxruntime")
-    import export
 
     run(train, volume_file, tmp_path / "first", "--crop-padding", "0", "--max-iters", "2")
-    path, _, _ = train.latest_checkpoint(tmp_path / "first")
+    path, _, _ = checkpoints.latest_checkpoint(tmp_path / "first")
     generator, meta, _ = export.load_generator(path)
     folder = tmp_path / "release"
     folder.mkdir()
@@ -233,15 +242,13 @@ def test_a_warm_started_generator_exports_as_its_release(train, release):
     release: the BatchNorm set from the folded weights is exact, not approximate."""
     import copy
 
-    import export
     import onnxruntime as ort
-    import warm_start
 
-    config = train.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
+    config = model.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
     generator = warm_start.generator_from_export(release, config)
     assert generator.training
     rebuilt = release.with_name("rebuilt.onnx")
-    export.export(train.standing_statistics(copy.deepcopy(generator)), rebuilt)
+    export.export(model.standing_statistics(copy.deepcopy(generator)), rebuilt)
     sessions = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for p in (release, rebuilt)]  # fmt: skip
     for grid in [(4, 4, 4), (3, 5, 4)]:
         latent = export.draw_latent(16, grid, 2)
@@ -281,13 +288,11 @@ def test_the_critic_warm_up_leaves_the_generator_alone_and_resumes(
     import os
     import signal
 
-    import warm_start
-
-    config = train.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
+    config = model.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
     generator = warm_start.generator_from_export(release, config)
     start = dict(generator.named_parameters())  # the critic's forward passes move only buffers
     calls = {"n": 0}
-    forward = train.Critic.forward
+    forward = model.Critic.forward
 
     def stopping_forward(self, x):  # 9 critic calls a round: 3 axes × (real, fake, penalty)
         calls["n"] += 1
@@ -295,19 +300,19 @@ def test_the_critic_warm_up_leaves_the_generator_alone_and_resumes(
             os.kill(os.getpid(), signal.SIGTERM)  # the handler sets the stop flag
         return forward(self, x)
 
-    monkeypatch.setattr(train.Critic, "forward", stopping_forward)
+    monkeypatch.setattr(model.Critic, "forward", stopping_forward)
     out = tmp_path / "warm"
     warm = ["--init-from", str(release), "--critic-warmup", "5"]
     run(train, volume_file, out, *warm, "--max-iters", "9")
     tensors, meta = final(train, out)
     assert (meta["iteration"], meta["critic_iterations"], meta["warmup_left"]) == (2, 2, 3)
     for name, value in start.items():
-        assert torch.equal(train.prefixed(tensors, "G")[name], value.detach()), name
-    monkeypatch.setattr(train.Critic, "forward", forward)
+        assert torch.equal(checkpoints.prefixed(tensors, "G")[name], value.detach()), name
+    monkeypatch.setattr(model.Critic, "forward", forward)
     run(train, volume_file, out, "--max-iters", "3")
     tensors, meta = final(train, out)
     assert (meta["iteration"], meta["critic_iterations"], meta["warmup_left"]) == (3, 2 + 3 + 1, 0)
-    moved = train.prefixed(tensors, "G")["convs.0.weight"]
+    moved = checkpoints.prefixed(tensors, "G")["convs.0.weight"]
     assert not torch.equal(moved, start["convs.0.weight"].detach())
 
 
@@ -334,7 +339,6 @@ def test_a_frozen_batchnorm_run_trains_the_function_it_exports(
     """Warm-started with --frozen-batchnorm, the generator starts as the release's exported
     function, its BatchNorm statistics never move, and its training-mode output is its
     eval-mode (exported) output: no batch statistics anywhere."""
-    import export
 
     out = tmp_path / "frozen"
     warm = ["--init-from", str(release), "--critic-warmup", "1", "--frozen-batchnorm"]
@@ -343,17 +347,16 @@ def test_a_frozen_batchnorm_run_trains_the_function_it_exports(
     assert meta["train_config"]["frozen_batchnorm"] and meta["warm_start"]["frozen_batchnorm"]
     assert meta["iteration"] == 4
     assert "BatchNorm frozen" in (out / "train.log").read_text()
-    import warm_start
 
-    config = train.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
+    config = model.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
     start = warm_start.generator_from_export(release, config).state_dict()
     for prefix in ("G", "E"):  # statistics as warm-started, weights trained
-        stored = train.prefixed(tensors, prefix)
+        stored = checkpoints.prefixed(tensors, prefix)
         for name in ("norms.0.running_mean", "norms.3.running_var"):
             assert torch.equal(stored[name], start[name]), (prefix, name)
         assert not torch.equal(stored["convs.1.weight"], start["convs.1.weight"])
 
-    path, _, _ = train.latest_checkpoint(out)
+    path, _, _ = checkpoints.latest_checkpoint(out)
     generator, meta, _ = export.load_generator(path)
     assert "frozen in training" in meta["batchnorm_statistics"]
     latent = torch.from_numpy(export.draw_latent(16, (4, 4, 4), 3)).repeat(2, 1, 1, 1, 1)
@@ -363,7 +366,7 @@ def test_a_frozen_batchnorm_run_trains_the_function_it_exports(
         trained = generator.train()(latent)  # stays frozen in training mode
     torch.testing.assert_close(trained, exported, rtol=0, atol=0)
     with pytest.raises(ValueError, match="frozen"):
-        train.standing_statistics(generator)
+        model.standing_statistics(generator)
 
 
 def test_a_warm_start_may_lower_the_learning_rate_and_records_its_chain(
@@ -394,10 +397,8 @@ def test_batchnorm_is_not_frozen_or_thawed_on_resume(train, volume_file, tmp_pat
 def test_the_batchnorm_gap_is_measured_and_is_none_when_frozen(train, release):
     """batchnorm_gap.py runs both modes on the same latents: a generator with batch statistics
     differs between them; a frozen one gives the same volumes in both."""
-    import batchnorm_gap
-    import warm_start
 
-    config = train.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
+    config = model.SliceGANConfig(gen_widths=(4, 4, 4, 4, 3), critic_widths=(4, 4, 4, 4, 1))
     generator = warm_start.generator_from_export(release, config)
     found = batchnorm_gap.batchnorm_gap(generator, batches=2)
     assert found["volumes"] == 4
@@ -405,14 +406,13 @@ def test_the_batchnorm_gap_is_measured_and_is_none_when_frozen(train, release):
         "nmc_mean", "nmc_sd_volumes", "nmc_sd_slices", "interface_density"
     }  # fmt: skip
     assert found["training"] != found["exported"]
-    frozen = batchnorm_gap.batchnorm_gap(train.freeze_batchnorm(generator), batches=2)
+    frozen = batchnorm_gap.batchnorm_gap(model.freeze_batchnorm(generator), batches=2)
     assert frozen["training"] == frozen["exported"] and frozen["nmc_paired_difference"] == 0.0
 
 
 def test_interface_density_counts_boundaries_per_step(
     train,
-):  # train: models/slicegan-nmc on sys.path
-    import batchnorm_gap
+):
 
     labels = np.zeros((4, 4, 4), np.uint8)
     labels[:, :, 2:] = 1  # one boundary along the last axis, after 3 steps
@@ -428,23 +428,23 @@ def test_each_eval_logs_the_sample_interfaces_against_the_critics_images(
         "--eval-latent", "4")  # fmt: skip
     recorded = np.array(final(train, tmp_path)[1]["last_eval"]["surface_rel_error"])
     sample = tifffile.imread(tmp_path / "sample_latest.tif")
-    images = train.training_images(volume_file, 3, anisotropic=True)
-    expected = train.expected_interface_density(images, 3, transposed=False)
+    images = training_data.training_images(volume_file, 3, anisotropic=True)
+    expected = training_data.expected_interface_density(images, 3, transposed=False)
     assert recorded.shape == (3, 3)
-    np.testing.assert_allclose(recorded, train.interface_errors(sample, expected), atol=5e-5)
+    np.testing.assert_allclose(recorded, measures.interface_errors(sample, expected), atol=5e-5)
     worst = np.abs(recorded).max(axis=0)
     line = next(x for x in (tmp_path / "train.log").read_text().splitlines() if "eval iter 2" in x)
-    assert f"worst axis {train.fmt(worst)}" in line
+    assert f"worst axis {measures.fmt(worst)}" in line
 
 
 def test_interface_errors_are_zero_for_a_volume_like_the_images(train):
     x, y, z = np.indices((36, 30, 24))  # whole periods of the three phases along every axis
     volume = ((x // 3 + y // 5 + z // 4) % 3).astype(np.uint8)
     images = [volume[18], volume[:, 15], volume[:, :, 12]]
-    expected = train.expected_interface_density(images, 3, transposed=False)
-    np.testing.assert_allclose(train.interface_errors(volume, expected), 0.0, atol=1e-12)
+    expected = training_data.expected_interface_density(images, 3, transposed=False)
+    np.testing.assert_allclose(measures.interface_errors(volume, expected), 0.0, atol=1e-12)
     doubled = np.repeat(volume, 2, axis=0)  # layers twice as thick along axis 0: half the density
-    errors = train.interface_errors(doubled, expected)
+    errors = measures.interface_errors(doubled, expected)
     np.testing.assert_allclose(errors[1:], 0.0, atol=0.05)
     assert (errors[0] < -0.4).all()
 
@@ -455,8 +455,8 @@ def test_axis_two_point_is_the_metrics_s2_of_one_hot_labels(train):
     labels = rng.integers(0, 3, (20, 18, 16)).astype(np.uint8)
     labels[:, :9] = 1  # a large block so the curves are not flat
     onehot = torch.from_numpy(np.stack([labels == p for p in range(3)]).astype(np.float64))
-    soft = train.axis_two_point(onehot[None], 7).numpy()  # (3, P, 7)
-    s2 = train.fusion_metrics().two_point_correlation
+    soft = penalties.axis_two_point(onehot[None], 7).numpy()  # (3, P, 7)
+    s2 = metrics.two_point_correlation
     for axis in range(3):
         for p in range(3):
             np.testing.assert_allclose(soft[axis, p], s2(labels, p, axis, 8)[1:], atol=1e-12)
@@ -468,22 +468,22 @@ def test_the_anisotropy_penalty_is_zero_for_alike_axes_and_pulls_them_together(t
     x, y, z = np.indices((12, 12, 12))
     alike = torch.from_numpy(((x % 4 < 2) ^ (y % 4 < 2) ^ (z % 4 < 2)).astype(np.float64))
     alike = torch.stack([alike, 1 - alike])[None]  # (1, 2, 12, 12, 12): two phases
-    assert train.two_point_anisotropy(alike, 5).item() == pytest.approx(0.0, abs=1e-15)
+    assert penalties.two_point_anisotropy(alike, 5).item() == pytest.approx(0.0, abs=1e-15)
     layers = torch.from_numpy((x % 6 < 3).astype(np.float64))  # varies along axis 0 only
     layers = torch.stack([layers, 1 - layers])[None].requires_grad_(True)
-    penalty = train.two_point_anisotropy(layers, 5)
+    penalty = penalties.two_point_anisotropy(layers, 5)
     assert penalty.item() > 1e-3
     (grad,) = torch.autograd.grad(penalty, layers)
     stepped = (layers - 0.05 * grad / grad.abs().max()).detach()  # a small step
-    assert train.two_point_anisotropy(stepped, 5).item() < penalty.item()
+    assert penalties.two_point_anisotropy(stepped, 5).item() < penalty.item()
 
 
 def test_label_anisotropy_names_the_axis_that_differs(train):
     x, y, z = np.indices((24, 24, 24))
     volume = ((x // 3 + y // 3 + z // 3) % 3).astype(np.uint8)
-    np.testing.assert_allclose(train.label_anisotropy(volume, 3, 8), 0.0, atol=1e-12)
+    np.testing.assert_allclose(measures.label_anisotropy(volume, 3, 8), 0.0, atol=1e-12)
     stretched = ((x // 3 + y // 6 + z // 3) % 3).astype(np.uint8)  # longer along axis 1
-    rms = train.label_anisotropy(stretched, 3, 8)
+    rms = measures.label_anisotropy(stretched, 3, 8)
     assert rms.shape == (3, 3) and (rms.argmax(axis=0) == 1).all() and rms.min() > 0.01
 
 
@@ -502,7 +502,7 @@ def test_the_anisotropy_penalty_trains_logs_and_may_be_switched_on_at_resume(
     assert "S2 penalty" in next(x for x in log if x.split()[2:4] == ["iter", "2"])
     sample = tifffile.imread(tmp_path / "sample_latest.tif")
     np.testing.assert_allclose(
-        meta["last_eval"]["s2_anisotropy_rms"], train.label_anisotropy(sample, 3, 8), atol=5e-5
+        meta["last_eval"]["s2_anisotropy_rms"], measures.label_anisotropy(sample, 3, 8), atol=5e-5
     )
 
 
@@ -519,8 +519,8 @@ def test_the_running_mean_penalty_has_the_gradient_of_the_systematic_offsets(tra
     x = np.indices((12, 12, 12))[0]
     layers = torch.from_numpy((x % 6 < 3).astype(np.float64))
     layers = torch.stack([layers, 1 - layers])[None].requires_grad_(True)
-    penalty = train.AnisotropyPenalty(3.0, 5, decay=0.9)
-    expected = train.two_point_anisotropy(layers, 5)
+    penalty = penalties.AnisotropyPenalty(3.0, 5, decay=0.9)
+    expected = penalties.two_point_anisotropy(layers, 5)
     (expected_grad,) = torch.autograd.grad(3.0 * expected, layers)
     for k in range(3):
         loss, logged = penalty(layers)
@@ -534,20 +534,18 @@ def test_the_running_mean_penalty_has_the_gradient_of_the_systematic_offsets(tra
 def test_the_axis_probe_finds_the_stretched_axis_and_reads_any_checkpoint(
     train, volume_file, tmp_path
 ):
-    spec = importlib.util.spec_from_file_location("slicegan_axis_probe", FOLDER / "axis_probe.py")
-    probe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe)
+    probe = axis_probe
     x, y, z = np.indices((48, 48, 48))
     stretched = ((x // 3 + y // 6 + z // 3) % 3).astype(np.uint8)  # longer along axis 1
-    offsets = train.label_axis_offsets(stretched, 3, 31)  # (3, P, 31)
+    offsets = training_data.label_axis_offsets(stretched, 3, 31)  # (3, P, 31)
     assert offsets.shape == (3, 3, 31)
     np.testing.assert_allclose(offsets.sum(axis=0), 0.0, atol=1e-12)
     rms = np.sqrt((offsets**2).mean(axis=-1))
     assert (rms.argmax(axis=0) == 1).all() and (offsets[1, :, 3] > 0).all()
-    np.testing.assert_allclose(train.label_anisotropy(stretched, 3, 31), rms, atol=1e-15)
+    np.testing.assert_allclose(measures.label_anisotropy(stretched, 3, 31), rms, atol=1e-15)
     # a checkpoint trained without frozen BatchNorm is read as export.py exports it
     run(train, volume_file, tmp_path, "--max-iters", "1")
-    path, _, _ = train.latest_checkpoint(tmp_path)
+    path, _, _ = checkpoints.latest_checkpoint(tmp_path)
     interfaces = np.full((3, 3), 0.1)
     curves, surface, fractions = probe.probe(path, 2, latent=4, seed=0, interfaces=interfaces)
     assert fractions.shape == (3,) and fractions.sum() == pytest.approx(1.0)
@@ -563,21 +561,23 @@ def test_the_penalty_against_the_image_is_zero_for_its_s2_and_pulls_towards_it(t
     x, y, _ = np.indices((12, 12, 12))
     layers = torch.from_numpy((x % 6 < 3).astype(np.float64))
     layers = torch.stack([layers, 1 - layers])[None]  # (1, 2, 12, 12, 12)
-    reference = train.axis_two_point(layers, 5)  # layers along axis 0, uniform along 1 and 2
-    penalty = train.AnisotropyPenalty(1.0, 5, decay=0.0, reference=reference)
+    reference = penalties.axis_two_point(layers, 5)  # layers along axis 0, uniform along 1 and 2
+    penalty = penalties.AnisotropyPenalty(1.0, 5, decay=0.0, reference=reference)
     assert penalty(layers)[1] == pytest.approx(0.0, abs=1e-15)
     assert "image" in str(penalty)
     other = torch.from_numpy((y % 6 < 3).astype(np.float64))  # the same layers along axis 1
     other = torch.stack([other, 1 - other])[None].requires_grad_(True)
     loss, logged = penalty(other)
-    assert logged > 1e-3 and train.two_point_anisotropy(other, 5).item() == pytest.approx(
-        train.two_point_anisotropy(layers, 5).item()
+    assert logged > 1e-3 and penalties.two_point_anisotropy(other, 5).item() == pytest.approx(
+        penalties.two_point_anisotropy(layers, 5).item()
     )  # as anisotropic as the reference: only the reference tells them apart
     (grad,) = torch.autograd.grad(loss, other)
     stepped = (other - 0.05 * grad / grad.abs().max()).detach()
     assert penalty(stepped)[1] < logged
     with pytest.raises(ValueError, match="7 shifts"):
-        train.AnisotropyPenalty(1.0, 5, decay=0.0, reference=train.axis_two_point(layers, 7))
+        penalties.AnisotropyPenalty(
+            1.0, 5, decay=0.0, reference=penalties.axis_two_point(layers, 7)
+        )
 
 
 def test_the_penalty_against_the_image_trains_and_the_eval_logs_the_s2_error(
@@ -590,10 +590,10 @@ def test_the_penalty_against_the_image_trains_and_the_eval_logs_the_s2_error(
     assert meta["train_config"]["s2_reference"] == "image"
     log = (tmp_path / "train.log").read_text()
     assert "against the image's S2" in log and "S2 against the image, RMS per axis" in log
-    images = train.training_images(volume_file, 3, stride=1, slice_axis=2)
-    expected = train.expected_two_point(images, 3, 8, transposed=True)
+    images = training_data.training_images(volume_file, 3, stride=1, slice_axis=2)
+    expected = training_data.expected_two_point(images, 3, 8, transposed=True)
     sample = tifffile.imread(tmp_path / "sample_latest.tif")
-    error = np.sqrt(((train.label_two_point(sample, 3, 8) - expected) ** 2).mean(axis=-1))
+    error = np.sqrt(((training_data.label_two_point(sample, 3, 8) - expected) ** 2).mean(axis=-1))
     np.testing.assert_allclose(meta["last_eval"]["s2_image_rms"], error, atol=5e-5)
 
 
@@ -617,9 +617,9 @@ def test_axis_interface_density_reads_the_labels_and_passes_the_probabilities_gr
     rng = np.random.default_rng(4)
     logits = torch.from_numpy(rng.standard_normal((2, 3, 10, 9, 8))).requires_grad_(True)
     probabilities = torch.softmax(logits, dim=1)
-    density = train.axis_interface_density(probabilities)  # (3, P)
+    density = penalties.axis_interface_density(probabilities)  # (3, P)
     labels = probabilities.argmax(1).numpy()
-    metric = train.fusion_metrics().interface_density
+    metric = metrics.interface_density
     for axis in range(3):
         for p in range(3):
             expected = np.mean([metric(labels[b], p, axis) for b in range(2)])
@@ -638,11 +638,11 @@ def test_the_interface_penalty_is_the_relative_error_against_the_images(train):
     x = np.indices((12, 12, 12))[0]
     layers = torch.from_numpy((x % 6 < 3).astype(np.float64))
     layers = torch.stack([layers, 1 - layers])[None]  # boundaries along axis 0 only
-    density = train.axis_interface_density(layers)
+    density = penalties.axis_interface_density(layers)
     np.testing.assert_allclose(density[0].numpy(), 3 / 11)  # 3 boundaries over 11 pairs
     np.testing.assert_allclose(density[1:].numpy(), 0.0)
     reference = torch.full((3, 2), 3 / 11 / 2)  # the batch has twice the interfaces along 0
-    penalty = train.InterfacePenalty(1.0, decay=0.0, reference=reference)
+    penalty = penalties.InterfacePenalty(1.0, decay=0.0, reference=reference)
     np.testing.assert_allclose(penalty.offsets(layers).numpy(), [[1, 1], [-1, -1], [-1, -1]])
     assert penalty(layers)[1] == pytest.approx(1.0)
     assert "relative to the image's" in str(penalty) and penalty.offsets_length == 2
@@ -670,7 +670,7 @@ def test_the_fraction_penalty_reads_the_labels_fractions_against_the_images(trai
     probabilities = torch.softmax(logits, dim=1)
     labels = probabilities.argmax(1).numpy()
     reference = torch.tensor([0.2, 0.5, 0.3], dtype=torch.float64)
-    penalty = train.FractionPenalty(1.0, decay=0.0, reference=reference)
+    penalty = penalties.FractionPenalty(1.0, decay=0.0, reference=reference)
     offsets = penalty.offsets(probabilities)
     expected = np.bincount(labels.ravel(), minlength=3) / labels.size - reference.numpy()
     np.testing.assert_allclose(offsets.detach().numpy(), expected, atol=1e-12)

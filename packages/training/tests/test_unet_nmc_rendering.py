@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-RENDER_PY = Path(__file__).resolve().parent.parent / "models" / "unet-nmc" / "render.py"
+from fusion.training._paths import MODELS
 
 
 @pytest.fixture(scope="module")
 def render():
-    spec = importlib.util.spec_from_file_location("unet_nmc_render", RENDER_PY)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up by name
-    spec.loader.exec_module(module)
-    return module
+    from fusion.training.unet import render
+
+    return render
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +95,7 @@ def test_training_scaling_is_what_the_card_tells_the_runtime(render, sem_train):
     from fusion.models._preprocess import normaliser
     from fusion.registry import Preprocessing
 
-    card = yaml.safe_load((RENDER_PY.parent / "card.yaml").read_text(encoding="utf-8"))
+    card = yaml.safe_load((MODELS / "unet-nmc" / "card.yaml").read_text(encoding="utf-8"))
     (spec,) = [Preprocessing.model_validate(p) for p in card["preprocessing"]]
     assert spec.tensor == card["inputs"][0]["name"]
     image = render.render_sem(

@@ -1,14 +1,11 @@
-"""The sub-pixel SliceGAN graph (models/slicegan-nmc/runtime_graph.py) equals the transposed-conv
+"""The sub-pixel SliceGAN graph (fusion.training.slicegan.runtime_graph) equals the transposed-conv
 generator, and the runtime prunes a graph to the outputs it fetches. numpy + onnx + onnxruntime
 only (no torch): the reference is the plain ConvTranspose → Relu … → Softmax graph, run by
 onnxruntime, on the same random weights."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,18 +15,15 @@ from fusion.models._genonnx import metadata, output_names, prune_outputs
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-GRAPH_FILE = Path(__file__).resolve().parents[3] / "models" / "slicegan-nmc" / "runtime_graph.py"
 WIDTHS = (16, 256, 128, 64, 32, 3)  # the slicegan-nmc generator
 PADDINGS = (2, 2, 2, 2, 3)
 
 
 @pytest.fixture(scope="module")
 def rg():
-    spec = importlib.util.spec_from_file_location("slicegan_runtime_graph", GRAPH_FILE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    from fusion.training.slicegan import runtime_graph
+
+    return runtime_graph
 
 
 @pytest.fixture(scope="module")

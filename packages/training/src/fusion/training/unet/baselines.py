@@ -19,14 +19,12 @@ Run them through `evaluate.py otsu rf` (needs scikit-learn: the training environ
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from render import CBD, NMC, PORE, CropSampler
+from fusion.training.unet.render import CBD, NMC, PORE, CropSampler
 
 SIGMAS = (0.7, 1.0, 2.0, 4.0, 8.0)
 

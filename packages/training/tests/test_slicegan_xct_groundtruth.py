@@ -1,37 +1,26 @@
-"""models/slicegan-nmc-xct/groundtruth.py: generated volumes against a real one, per axis.
+"""fusion.training.slicegan_xct.groundtruth: generated volumes against a real one, per axis.
 
 A volume compared with itself has no error; one with known extra pore space shows exactly that
 fraction error and its effect on the pore tortuosity; a transposed (anisotropic) volume keeps its
 fractions but fails the per-axis comparisons, τ's axis order included. The command line runs end
-to end on a random SliceGAN-shaped ONNX generator (runtime_graph.py, no torch).
+to end on a random SliceGAN-shaped ONNX generator (fusion.training.slicegan.runtime_graph, no torch).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
 import tifffile
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
-
-
-def load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
 def gt():
-    return load(MODELS / "slicegan-nmc-xct" / "groundtruth.py", "slicegan_xct_groundtruth")
+    from fusion.training.slicegan_xct import groundtruth
+
+    return groundtruth
 
 
 def electrode(shape=(32, 32, 32), sigma=(2.0, 2.0, 1.0), seed=0) -> np.ndarray:
@@ -118,7 +107,8 @@ def reject(constant: str):
 def test_command_line_compares_an_onnx_generator_with_a_volume(gt, tmp_path, volume, capsys):
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    graph = load(MODELS / "slicegan-nmc" / "runtime_graph.py", "slicegan_runtime_graph")
+    from fusion.training.slicegan import runtime_graph as graph
+
     layers = graph.random_layers((16, 8, 8, 8, 8, 3), (2, 2, 2, 2, 3), seed=1)
     onnx_path = tmp_path / "g.onnx"
     onnx_path.write_bytes(graph.build_runtime_model(layers).SerializeToString())

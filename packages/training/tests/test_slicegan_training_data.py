@@ -1,27 +1,24 @@
-"""models/slicegan-nmc/training_data.py: which real 2D images a SliceGAN run learns from, in
+"""fusion.training.slicegan.training_data: which real 2D images a SliceGAN run learns from, in
 which orientation (one image, one slice of a volume, or one slice normal to each axis)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
 
-FILE = Path(__file__).resolve().parents[1] / "models" / "slicegan-nmc" / "training_data.py"
-XCT = Path(__file__).resolve().parents[2] / "shared/data/micrographs/nmc_xct_3d_3phase_128cube.tif"
+from fusion.models import metrics
+
+XCT = Path(__file__).resolve().parents[4] / "shared/data/micrographs/nmc_xct_3d_3phase_128cube.tif"
 
 
 @pytest.fixture(scope="module")
 def td():
-    spec = importlib.util.spec_from_file_location("slicegan_training_data", FILE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    from fusion.training.slicegan import training_data
+
+    return training_data
 
 
 def coded_volume(shape=(6, 8, 10)) -> np.ndarray:
@@ -223,7 +220,7 @@ def test_one_image_gives_each_volume_axis_the_image_axes_two_point_correlation(t
     """S2 follows the same rule as the interface density: layers along the image's axis 1 are
     uncorrelated beyond their period there, and constant (S2 = fraction) along its axis 0."""
     image = layers_along(1, shape=(10, 12))
-    s2 = td.fusion_metrics().two_point_correlation
+    s2 = metrics.two_point_correlation
     along_rows, along_columns = (s2(image, 1, a, 6)[1:] for a in (0, 1))
     np.testing.assert_allclose(along_rows, 0.5)  # every column is constant
     # 0011 0011 0011 along a row: pairs both in phase 1 over the row's 12 − r pairs

@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-from model import Generator, SliceGANConfig, standing_statistics
-from runtime_graph import runtime_layers
+
+from fusion.training.slicegan.model import Generator, SliceGANConfig, standing_statistics
+from fusion.training.slicegan.runtime_graph import runtime_layers
 
 
 def read_export_record(onnx_path: Path) -> dict:

@@ -6,8 +6,6 @@ with both outputs passes ``fusion registry check``."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +18,14 @@ from fusion.registry.testing import write_registry
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-GRAPH_FILE = Path(__file__).resolve().parents[3] / "models" / "slicegan-nmc" / "runtime_graph.py"
 WIDTHS, PADDINGS = (2, 6, 5, 3), (2, 2, 3)  # three layers: out = 8·(l − 2)
 SEED = 0
 
 
 def load_runtime_graph():
-    spec = importlib.util.spec_from_file_location("slicegan_runtime_graph", GRAPH_FILE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    from fusion.training.slicegan import runtime_graph
+
+    return runtime_graph
 
 
 def card(npz: Path) -> dict:

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "models" / "slicegan-nmc" / "evaluate.py"
 
 
 @pytest.fixture(scope="module")
 def evaluate():
-    spec = importlib.util.spec_from_file_location("slicegan_evaluate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    from fusion.training.slicegan import evaluate
+
+    return evaluate
 
 
 def blocks(shape: tuple[int, ...], widths: tuple[int, ...]) -> np.ndarray:

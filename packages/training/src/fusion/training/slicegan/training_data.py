@@ -1,5 +1,6 @@
 """The real 2D images a SliceGAN critic learns from: one 2D image, one slice of a 3D volume, or
-one slice normal to each axis of a volume (the anisotropic form). NumPy and tifffile only.
+one slice normal to each axis of a volume (the anisotropic form). NumPy, tifffile and
+`fusion.models.metrics` only: no torch.
 
 SliceGAN (Kench & Cooper, Nat. Mach. Intell. 2021) trains a 3D generator with 2D critics: the
 slices of a generated volume normal to each axis are judged against real 2D images.
@@ -12,7 +13,7 @@ slices of a generated volume normal to each axis are judged against real 2D imag
   critic sees a single 2D image; the rest of the volume is never seen in training, so it stays a
   held-out ground truth for the generated volumes.
 
-Orientation convention, shared with ``model.slices_along``: the slice normal to axis k keeps the
+Orientation convention, shared with `fusion.training.gan.slices_along`: the slice normal to axis k keeps the
 other two axes in their original order. For a volume (X, Y, Z) the slice normal to axis 0 is
 (Y, Z), normal to axis 1 is (X, Z), normal to axis 2 is (X, Y). Critic k compares generated
 slices normal to axis k with the real slice normal to axis k, so the in-plane directions
@@ -21,12 +22,12 @@ match too: an anisotropic structure keeps its orientation.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import tifffile
+
+from fusion.models import metrics
 
 CENTRAL = -1
 """``slice_index`` value that picks the central slice, ``n // 2``, along each axis used."""
@@ -150,20 +151,9 @@ def seen_fractions(labels: np.ndarray, n_phases: int, size: int, padding: int) -
     return np.array([weights[labels == p].sum() for p in range(n_phases)])
 
 
-@functools.cache
-def fusion_metrics():
-    """``fusion.models.metrics`` (NumPy only), loaded from its file: the training environment
-    does not install the project."""
-    path = Path(__file__).resolve().parents[2] / "packages/models/src/fusion/models/metrics.py"
-    spec = importlib.util.spec_from_file_location("fusion_models_metrics", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def label_two_point(labels: np.ndarray, n_phases: int, max_shift: int) -> np.ndarray:
     """(3, P, R): each axis's S2(r) of a label volume (`fusion.models.metrics`), r = 1 .. max_shift."""
-    s2 = fusion_metrics().two_point_correlation
+    s2 = metrics.two_point_correlation
     return np.array(
         [[s2(labels, p, axis, max_shift + 1)[1:] for p in range(n_phases)] for axis in range(3)]
     )
@@ -189,7 +179,7 @@ def expected_interface_density(
     (isotropic form only) the critic sees each crop both ways round: every axis expects the mean
     of the image's two axes.
     """
-    density = fusion_metrics().interface_density
+    density = metrics.interface_density
     return expected_per_axis(images, density, n_phases, transposed=transposed)
 
 
@@ -199,7 +189,7 @@ def expected_two_point(
     """(3, P, R): per volume axis and phase, the two-point correlation S2(r), r = 1 ..
     max_shift (`fusion.models.metrics`), that the critics' real images show along that axis, by
     the rule of `expected_interface_density`."""
-    s2 = fusion_metrics().two_point_correlation
+    s2 = metrics.two_point_correlation
     return expected_per_axis(
         images,
         lambda image, p, a: s2(image, p, a, max_shift + 1)[1:],

@@ -1,20 +1,14 @@
-"""Training plumbing shared by the ``models/<name>/`` scripts: checkpoints, logs, export records.
+"""Checkpoints of the training runs: pickle-free safetensors files, atomic writes, resume, pruning, logs.
 
 Runs in the training environment (torch, safetensors). A checkpoint is one ``.safetensors``
 file: tensors (weights, optimiser state, RNG state) plus, as JSON in its header, everything
 else (``format``, configs, iteration, ...). Files are written atomically (temp file, fsync,
 ``os.replace``), so a killed run never leaves a half-written checkpoint, and a damaged one is
 skipped in favour of the one before. No pickle anywhere.
-
-Scripts import it with their parent folder on ``sys.path``::
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import _training
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -28,14 +22,12 @@ from safetensors.torch import load as st_load
 
 __all__ = [
     "atomic_write",
-    "export_record",
     "latest_checkpoint",
     "list_checkpoints",
     "pack_optimizer",
     "prune_checkpoints",
     "read_checkpoint",
     "setup_logging",
-    "sha256",
     "unpack_optimizer",
 ]
 
@@ -124,52 +116,3 @@ def setup_logging(path: Path, name: str) -> Callable[[str], None]:
         handler.setFormatter(formatter)
         logger.addHandler(handler)
     return logger.info
-
-
-def sha256(path: Path) -> str:
-    """SHA-256 of a file, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(4 * 2**20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def export_record(
-    onnx_path: Path,
-    tensors_path: Path,
-    source: Path,
-    meta: dict,
-    *,
-    opset: int,
-    ir_version: int,
-    max_abs_difference: float,
-) -> dict:
-    """What an export made, from which checkpoint, and the digests; written as ``export.json``."""
-    import onnx
-
-    record = {
-        "checkpoint": source.name,
-        "iteration": meta.get("iteration"),
-        "weights": meta.get("exported_weights", "trained"),
-        "elapsed_s": meta.get("elapsed_s"),
-        "torch": torch.__version__,
-        "onnx": onnx.__version__,
-        "opset": opset,
-        "ir_version": ir_version,
-        "max_abs_difference_torch_vs_onnxruntime": max_abs_difference,
-        "train_config": meta.get("train_config"),
-        # where the trainer records them: how BatchNorm statistics were set, data changed on
-        # resume, the release a warm-started run began from
-        **{
-            k: meta[k]
-            for k in ("batchnorm_statistics", "data_changes", "warm_start")
-            if meta.get(k) is not None
-        },
-        "files": {
-            p.name: {"sha256": sha256(p), "size": p.stat().st_size}
-            for p in (onnx_path, tensors_path)
-        },
-    }
-    onnx_path.with_name("export.json").write_text(json.dumps(record, indent=2) + "\n")
-    return record

@@ -4,12 +4,11 @@ argmax, probabilities within 1e-5) on cubic and non-cubic latents.
 Needs the training environment (torch, onnx, onnxruntime, safetensors, tifffile); skipped where
 torch is not installed (CI). Run it there with::
 
-    .venv-train/bin/python -m pytest packages/models/tests/test_generate_torch.py -p no:cacheprovider
+    .venv-train/bin/python -m pytest packages/training/tests/test_generate_torch.py -p no:cacheprovider
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +26,9 @@ GRIDS = [(4, 4, 4), (5, 5, 5), (4, 6, 8), (3, 5, 4)]
 
 @pytest.fixture(scope="module")
 def export():
-    sys.path[:0] = [str(FOLDER), str(FOLDER.parent)]
-    try:
-        import export as module
-    finally:
-        del sys.path[:2]
-    return module  # its import put models/slicegan-nmc on sys.path (model, train)
+    from fusion.training.slicegan import export
+
+    return export
 
 
 def exported(export, generator, tmp_path) -> ort.InferenceSession:
@@ -60,11 +56,8 @@ def test_latest_checkpoint_is_reproduced_exactly(export, tmp_path):
 
 
 def test_generate_labels_of_the_model_equal_the_exported_labels(export, tmp_path):
-    sys.path.insert(0, str(FOLDER))
-    try:
-        from model import generate_labels
-    finally:
-        sys.path.remove(str(FOLDER))
+    from fusion.training.slicegan.model import generate_labels
+
     generator = export.random_generator(seed=5)
     session = exported(export, generator, tmp_path)
     expected = generate_labels(generator, (4, 5, 3), seed=2).numpy()
@@ -81,7 +74,7 @@ def soft_fractions(generator, latent: torch.Tensor) -> torch.Tensor:
 def test_standing_statistics_match_the_weights_they_serve(export):
     """Eval-mode output with recomputed BatchNorm statistics is close to training-mode output
     (batch statistics); with the stale statistics a random generator carries it is not."""
-    from model import standing_statistics
+    from fusion.training.slicegan.model import standing_statistics
 
     generator = export.random_generator(seed=7)
     latent = torch.randn(4, 16, 4, 4, 4, generator=torch.Generator().manual_seed(1))
@@ -97,7 +90,7 @@ def test_standing_statistics_match_the_weights_they_serve(export):
 
 
 def test_standing_statistics_are_reproducible(export):
-    from model import standing_statistics
+    from fusion.training.slicegan.model import standing_statistics
 
     first = standing_statistics(export.random_generator(seed=7)).state_dict()
     again = standing_statistics(export.random_generator(seed=7)).state_dict()
