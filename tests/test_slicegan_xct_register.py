@@ -1,35 +1,25 @@
-"""models/slicegan-nmc-xct/register.py: the ground-truth models' cards are the flagship's with
+"""fusion.training.slicegan_xct.register (models/slicegan-nmc-xct/register.py): the ground-truth models' cards are the flagship's with
 the XCT training data, and their metrics carry the per-axis comparison with the real volume."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-FILE = Path(__file__).resolve().parents[1] / "models" / "slicegan-nmc-xct" / "register.py"
 
 
 @pytest.fixture(scope="module")
 def reg():
-    spec = importlib.util.spec_from_file_location("slicegan_xct_register", FILE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    from fusion.training.slicegan_xct import register
+
+    return register
 
 
 @pytest.fixture(scope="module")
 def flagship_reg():
-    spec = importlib.util.spec_from_file_location(
-        "slicegan_register", FILE.parents[1] / "slicegan-nmc" / "register.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from fusion.training.slicegan import register
+
+    return register
 
 
 @pytest.mark.parametrize(

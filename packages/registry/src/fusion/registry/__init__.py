@@ -36,7 +36,7 @@ from ._card import (
     TestTensors,
     Tolerance,
 )
-from ._check import CheckReport, EntryResult, check_registry
+from ._check import check_registry
 from ._config import default_cache_dir, default_registry
 from ._errors import (
     BadReferenceError,
@@ -59,6 +59,7 @@ from ._models import DatasetVersion, ModelVersion, Registry
 from ._pull import pull
 from ._register import register_dataset, register_model, upgrade_registry
 from ._registry import LoadedRegistry, Resolved, resolve
+from ._report import CheckReport, EntryResult
 from ._resolve import Ref, parse_ref
 from ._tensors import compare, draw_latent, shape_problems
 from .tasks import TASK_GROUP, CheckRequest, Task, installed_tasks

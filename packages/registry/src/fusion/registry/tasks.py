@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._card import ModelCard
-    from ._check import EntryResult
+    from ._report import EntryResult
 
 __all__ = ["TASK_GROUP", "CheckRequest", "Task", "installed_tasks", "missing_task"]
 

@@ -44,15 +44,14 @@ def sha(path: Path) -> str:
     return hash_file(path)
 
 
-def tiny_card(npz_url: str, npz_sha: str, npz_size: int, seed: int) -> dict[str, Any]:
+def _tiny_tensors() -> dict[str, Any]:
+    """The toy generator's input (latent, batch and 2 channels) and output (3 phases)."""
     space = [{"name": n, "type": "space", "size": {"min": 3, "step": 1}} for n in "zyx"]
     out = [
         {"name": n, "type": "space", "size": {"tensor": "z", "axis": n, "offset": -2}}
         for n in "zyx"
     ]
     return {
-        "description": "A toy generator for the tests: one 3x3x3 convolution and a softmax.",
-        "task": "generate-3d",
         "inputs": [
             {
                 "name": "z",
@@ -82,6 +81,14 @@ def tiny_card(npz_url: str, npz_sha: str, npz_size: int, seed: int) -> dict[str,
                 ],
             }
         ],
+    }
+
+
+def tiny_card(npz_url: str, npz_sha: str, npz_size: int, seed: int) -> dict[str, Any]:
+    return {
+        "description": "A toy generator for the tests: one 3x3x3 convolution and a softmax.",
+        "task": "generate-3d",
+        **_tiny_tensors(),
         "latent": {"tensor": "z", "distribution": "standard-normal"},
         "channels": [
             {
