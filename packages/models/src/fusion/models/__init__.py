@@ -10,7 +10,8 @@
   segmenter (``fusion segment model:NAME IN -o OUT``), tiled with overlap and blending;
   `wrap_outputs`: any registered model's output as a dataset.
 - `fusion.models.tasks`: the ``generate-3d`` and ``segment-2d`` tasks (entry-point group
-  ``fusion.tasks``): their card rules, `fusion registry check` steps, runners and verbs.
+  ``fusion.tasks``): their card rules, `fusion registry check` steps, runners and verbs;
+  `check_onnx_entry`: the ONNX checks every task of an ONNX model shares (docs/contributing.md).
 - `fusion.models.metrics`: volume fractions, interface density and two-point correlation per
   axis, for comparing generated volumes with real images.
 
@@ -18,6 +19,7 @@ No torch import here: torch trains and exports models (``models/<name>/``); this
 runs their ONNX files.
 """
 
+from ._checks import check_onnx_entry
 from ._cli import add_model_run_options
 from ._device import DEVICES, DeviceUnavailableError, Session, cuda_available, open_session
 from ._generate import ShapeError, generate, latent_shape
@@ -37,6 +39,7 @@ __all__ = [
     "ShapeError",
     "WrapRequest",
     "add_model_run_options",
+    "check_onnx_entry",
     "cuda_available",
     "generate",
     "latent_shape",
