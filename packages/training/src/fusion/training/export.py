@@ -5,22 +5,19 @@ Runs in the training environment (torch, onnx); written as ``export.json`` besid
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import torch
 
+from fusion.base import hash_file
+
 __all__ = ["export_record", "sha256"]
 
 
 def sha256(path: Path) -> str:
-    """SHA-256 of a file, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(4 * 2**20):
-            digest.update(block)
-    return digest.hexdigest()
+    """SHA-256 of a file, hex (`fusion.base.hash_file`)."""
+    return hash_file(path)
 
 
 def export_record(
