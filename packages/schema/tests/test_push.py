@@ -211,3 +211,27 @@ def test_the_command_prints_one_line_and_exits_by_outcome(source, tmp_path, caps
     assert main(["push", str(source), str(tmp_path / "a.zip")]) == 0
     digest = hashlib.sha256((tmp_path / "a.zip").read_bytes()).hexdigest()
     assert f"archive sha256 {digest}" in capsys.readouterr().out
+
+
+def test_the_summary_says_what_every_object_is_and_the_counts_add_up(source, tmp_path, capsys):
+    import re
+
+    stored = _objects(source)
+    chunks = sum(1 for k in stored if not k.endswith(".json"))
+    manifests = sum(1 for k in stored if k.endswith("fusion_chunks.json"))
+    metadata = sum(1 for k in stored if k.endswith("zarr.json"))
+    for dest in (tmp_path / "copy.zarr", tmp_path / "copy.zip"):
+        assert main(["push", str(source), str(dest)]) == 0
+        line = capsys.readouterr().out
+        assert (
+            f"{len(stored)} objects ({chunks} chunks, {metadata} metadata documents, "
+            f"{manifests} chunk manifests)" in line
+        )
+        counts = re.search(
+            r"\((\d+) copied, (\d+) already there, (\d+) chunk manifests and the root "
+            r"zarr.json written last, (\d+) deleted\)",
+            line,
+        )
+        assert counts is not None, line
+        copied, kept, last, _ = (int(n) for n in counts.groups())
+        assert copied + kept + last + 1 == len(stored) and last == manifests

@@ -180,6 +180,8 @@ def _transfer(
         kept=sum(not c.uploaded for c in copied),
         deleted=len(stray),
         resumed=resumed,
+        chunks=dataset.chunk_count,
+        manifests=len(wanted),
     )
 
 

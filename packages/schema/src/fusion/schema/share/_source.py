@@ -60,6 +60,8 @@ class PushResult:
     """Objects of the dataset at the destination, manifests included."""
     bytes: int
     uploaded: int = 0
+    """Chunks and metadata documents copied (written); the manifests and the root
+    ``zarr.json`` are written last, once every copy matched, and are not counted here."""
     kept: int = 0
     """Objects already at the destination with the source's bytes (a resumed push)."""
     deleted: int = 0
@@ -68,6 +70,15 @@ class PushResult:
     verified_only: bool = False
     archive: ChunkDigest | None = None
     """Size and SHA-256 of the zip file, for zip destinations (the registry pins these)."""
+    chunks: int = 0
+    """How many of ``objects`` are chunks (the rest: metadata documents and manifests)."""
+    manifests: int = 0
+    """How many of ``objects`` are chunk manifests (``fusion_chunks.json``), one per array."""
+
+    @property
+    def metadata(self) -> int:
+        """Metadata documents (``zarr.json`` of the root, groups and arrays) among ``objects``."""
+        return self.objects - self.chunks - self.manifests
 
 
 @dataclass
@@ -87,6 +98,11 @@ class SourceDataset:
     @property
     def location(self) -> str:
         return self.objects.location
+
+    @property
+    def chunk_count(self) -> int:
+        """How many of ``keys`` are chunks (the others are metadata documents)."""
+        return sum(is_chunk_key(key) for key in self.keys)
 
     @property
     def total_bytes(self) -> int:
@@ -235,6 +251,8 @@ def verify_copy(dataset: SourceDataset, target: Objects, progress: Progress) -> 
         objects=len(dataset.keys) + len(wanted),
         bytes=total,
         verified_only=True,
+        chunks=dataset.chunk_count,
+        manifests=len(wanted) - 1,
     )
 
 

@@ -68,8 +68,10 @@ def push_zip(
         dest,
         objects=len(expected),
         bytes=dataset.total_bytes,
-        uploaded=len(expected),
+        uploaded=len(dataset.keys),
         archive=archive,
+        chunks=dataset.chunk_count,
+        manifests=len(expected) - len(dataset.keys) - 1,
     )
 
 
