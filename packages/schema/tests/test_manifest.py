@@ -89,13 +89,54 @@ def test_a_chunk_of_fill_values_is_absent_and_not_listed(tmp_path):
 
 def test_a_deleted_chunk_is_named(store, capsys):
     (store / "particle/grain_id/c/0/0/0").unlink()
-    assert validate(store, level="metadata").ok  # metadata reads no chunk
-    report = validate(store, level="data")
-    (finding,) = report.errors
-    assert (finding.code, finding.path) == ("data.missing-chunk", "/particle/grain_id")
-    assert "particle/grain_id/c/0/0/0" in finding.message and "fill value" in finding.message
+    for level in ("metadata", "data"):  # metadata reads no chunk, but lists the store once
+        report = validate(store, level=level)
+        (finding,) = report.errors
+        assert (finding.code, finding.path) == ("data.missing-chunk", "/particle/grain_id")
+        assert "particle/grain_id/c/0/0/0" in finding.message and "fill value" in finding.message
     assert main(["validate", str(store), "--level", "data"]) == 1
     assert "data.missing-chunk" in capsys.readouterr().out
+    assert main(["validate", str(store)]) == 1
+    assert "data.missing-chunk" in capsys.readouterr().out
+
+
+def test_the_metadata_level_finds_holes_with_one_listing(written, tmp_path, monkeypatch):
+    """Folder, zip and object store: a deleted chunk is named at the metadata level, from one
+    listing of the store (no lookup per chunk, no chunk read)."""
+    import fsspec
+
+    from fusion.schema.store._objects import Objects
+
+    folder = tmp_path / "a.zarr"
+    shutil.copytree(written, folder)
+    for key in ("electrode/phase/c/0/0/0", "particle/phase/c/0/0/0"):
+        (folder / key).unlink()
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+    url = "memory://holes/a.zarr"
+    fs = fsspec.filesystem("memory")
+    fs.put(str(folder), "/holes/a.zarr", recursive=True)
+    listings = []
+    real_keys, real_read_many = Objects.keys, Objects.read_many
+    read = []
+    monkeypatch.setattr(Objects, "keys", lambda self: listings.append(1) or real_keys(self))
+    monkeypatch.setattr(
+        Objects, "read_many", lambda self, keys: real_read_many(self, read.extend(keys) or read)
+    )
+    for target in (folder, archive, url):
+        listings.clear()
+        read.clear()
+        report = validate(target, level="metadata")
+        assert [(f.code, f.path) for f in report.errors] == [
+            ("data.missing-chunk", "/electrode/phase"),
+            ("data.missing-chunk", "/particle/phase"),
+        ], target
+        assert "particle/phase/c/0/0/0" in report.errors[1].message
+        assert len(listings) == 1 and all(k.endswith("/fusion_chunks.json") for k in read)
+    assert validate(written, level="metadata").ok
 
 
 def test_a_changed_chunk_that_still_decodes_is_named(store):

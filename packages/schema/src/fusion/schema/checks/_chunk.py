@@ -1,4 +1,5 @@
-"""Checks at level ``data`` against the chunk manifests: missing, changed and stray chunks.
+"""Checks against the chunk manifests: at level ``data`` missing, changed and stray chunks;
+at level ``metadata`` only missing ones, from one listing of the store (`check_listed`).
 
 The digests of the chunks come from the value checks' own reads (each block task hashes the
 chunks it reads through a `DigestStore`, here or on a cluster's worker, and returns their
@@ -30,7 +31,7 @@ from ..store._objects import Objects, open_objects
 from ..store._source import GroupNode
 from ._report import ValidationReport
 
-__all__ = ["ChunkAudit", "check_chunks", "read_manifests"]
+__all__ = ["ChunkAudit", "check_chunks", "check_listed", "read_manifests"]
 
 FETCH_BATCH = 64
 """Objects fetched at once for digests the value checks did not provide."""
@@ -58,6 +59,41 @@ class ChunkAudit:
     ) -> None:
         if self.objects is not None:
             check_chunks(root, self.manifests, seen, self.objects, report)
+
+
+def check_listed(
+    location: str | os.PathLike[str],
+    storage_options: Mapping[str, Any] | None,
+    root: GroupNode,
+    report: ValidationReport,
+) -> None:
+    """Report chunks listed in a manifest but absent, from one listing of the store.
+
+    The listing (one ``find`` of the folder, zip or object store: paginated, never a lookup
+    per chunk) says which manifests exist; only those are read. An array is checked only if
+    its own ``zarr.json`` is in the listing, so a server that lists nothing (plain HTTP) or
+    only part of the store never has its chunks reported missing; a store that cannot be
+    listed at all is not checked here.
+    """
+    try:
+        objects = open_objects(location, storage_options)
+        listed = objects.keys()
+    except OSError:
+        return
+    prefixes = [
+        prefix
+        for prefix in (array.path.strip("/") for array in _arrays(root))
+        if f"{prefix}/zarr.json" in listed and manifest_key(prefix) in listed
+    ]
+    raw = objects.read_many(manifest_key(prefix) for prefix in prefixes)
+    for prefix in prefixes:
+        try:
+            manifest = decode_manifest(raw[manifest_key(prefix)] or b"", manifest_key(prefix))
+        except ManifestError as err:
+            report.add("data.invalid-manifest", "/" + prefix, str(err))
+            continue
+        keys = (f"{prefix}/{rel}" for rel in sorted(manifest.chunks))
+        _report_missing(prefix, [key for key in keys if key not in listed], report)
 
 
 def read_manifests(
@@ -170,13 +206,7 @@ def _compare(
                 f"{key} (expected {describe_digest(expected)}, found {describe_digest(got)})"
             )
     stray = sorted(key for key in present if key[len(prefix) + 1 :] not in manifest.chunks)
-    if missing:
-        report.add(
-            "data.missing-chunk",
-            "/" + prefix,
-            f"{_count(missing)} listed in {where} but absent from the store (zarr would read the "
-            f"fill value): {list_keys(missing)}",
-        )
+    _report_missing(prefix, missing, report)
     if changed:
         report.add(
             "data.corrupt-chunk",
@@ -189,6 +219,16 @@ def _compare(
             "/" + prefix,
             f"{_count(stray)} stored but not listed in {where} (the written dataset had the "
             f"fill value there): {list_keys(stray)}",
+        )
+
+
+def _report_missing(prefix: str, missing: list[str], report: ValidationReport) -> None:
+    if missing:
+        report.add(
+            "data.missing-chunk",
+            "/" + prefix,
+            f"{_count(missing)} listed in {manifest_key(prefix)} but absent from the store (zarr "
+            f"would read the fill value): {list_keys(missing)}",
         )
 
 

@@ -68,6 +68,17 @@ class Objects:
             out[key] = info.get("size")
         return out
 
+    def keys(self) -> set[str]:
+        """Every object's key, from one listing (`list` without the sizes): a walk of a local
+        folder (no file is stat-ed), one paginated ``find`` of an object store or zip."""
+        if not isinstance(self.fs, LocalFileSystem):
+            return set(self.list())
+        out: set[str] = set()
+        for folder, _, files in os.walk(self.root):
+            rel = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            out.update(name if rel == "." else f"{rel}/{name}" for name in files)
+        return out
+
     def read(self, key: str) -> bytes | None:
         """The bytes of one object, or None if it does not exist."""
         try:
