@@ -216,3 +216,28 @@ def test_zip_and_object_store_writes_carry_manifests(tmp_path):
     report = validate(url, level="data")
     assert [f.code for f in report.errors] == ["data.missing-chunk"]
     assert "electrode/phase/c/0/0/0" in report.errors[0].message
+
+
+def flip_a_byte_of(archive: Path, member: str) -> None:
+    """Flip one stored byte of a zip member in place: its CRC-32 no longer matches."""
+    import struct
+
+    with zipfile.ZipFile(archive) as zf:
+        offset = zf.getinfo(member).header_offset
+    raw = bytearray(archive.read_bytes())
+    name, extra = struct.unpack("<HH", raw[offset + 26 : offset + 30])
+    raw[offset + 30 + name + extra + 5] ^= 0xFF
+    archive.write_bytes(bytes(raw))
+
+
+def test_a_corrupt_zip_member_is_named_like_a_corrupt_chunk(tmp_path, capsys):
+    archive = Path(write(make_example(size="tiny", seed=5), tmp_path / "a.zip"))
+    flip_a_byte_of(archive, "particle/phase/c/0/0/0")
+    report = validate(archive, level="data")
+    assert report.codes() == {"data.unreadable-chunk", "data.corrupt-chunk"}, str(report)
+    corrupt = next(f for f in report.errors if f.code == "data.corrupt-chunk")
+    assert (corrupt.path, "particle/phase/c/0/0/0") == ("/particle/phase", "particle/phase/c/0/0/0")
+    assert "particle/phase/c/0/0/0" in corrupt.message and "CRC-32" in corrupt.message
+    assert main(["validate", str(archive), "--level", "data"]) == 1
+    out = capsys.readouterr().out
+    assert "internal-error" not in out and "please report" not in out

@@ -235,3 +235,17 @@ def test_the_summary_says_what_every_object_is_and_the_counts_add_up(source, tmp
         assert counts is not None, line
         copied, kept, last, _ = (int(n) for n in counts.groups())
         assert copied + kept + last + 1 == len(stored) and last == manifests
+
+
+def test_a_corrupt_member_of_a_zip_source_is_named(source, tmp_path, capsys):
+    from test_manifest import flip_a_byte_of
+
+    archive = tmp_path / "s.zip"
+    assert main(["push", str(source), str(archive)]) == 0
+    flip_a_byte_of(archive, "particle/grain_id/c/0/0/0")
+    with pytest.raises(ChunkMismatchError, match=r"damaged: particle/grain_id/c/0/0/0 .*CRC-32"):
+        push(archive, tmp_path / "copy.zarr")
+    capsys.readouterr()
+    assert main(["push", str(archive), str(tmp_path / "other.zarr")]) == 1
+    err = capsys.readouterr().err
+    assert "particle/grain_id/c/0/0/0" in err and "BadZipFile" not in err

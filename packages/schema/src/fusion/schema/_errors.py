@@ -13,6 +13,7 @@ from fusion.base import FusionError, UnreadableFileError, UnreadableStoreError, 
 
 __all__ = [
     "ChunkMismatchError",
+    "CorruptObjectError",
     "FusionError",
     "SchemaError",
     "UnreadableFileError",
@@ -40,3 +41,14 @@ class SchemaError(FusionError, ValueError):
 class ChunkMismatchError(FusionError, ValueError):
     """Stored objects differ from what they should hold: a copy from its source, or a chunk
     from its manifest. The message names the chunk keys."""
+
+
+class CorruptObjectError(ChunkMismatchError):
+    """A stored object cannot be read back as it was stored (a zip member whose CRC-32 fails).
+
+    ``key`` is the object's key in the store (``particle/phase/c/0/0/0``); ``reason`` says
+    what is wrong with it, for messages."""
+
+    def __init__(self, message: str, key: str, reason: str) -> None:
+        super().__init__(message)
+        self.key, self.reason = key, reason

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .._errors import CorruptObjectError
 from ..store._manifest import (
     ChunkDigest,
     ChunkManifest,
@@ -140,11 +141,12 @@ def check_chunks(
                 "one; this array's chunks cannot be checked",
             )
     found = dict(seen)
-    found.update(_fetch_unseen(objects, manifests, seen))
+    corrupt: dict[str, str] = {}
+    found.update(_fetch_unseen(objects, manifests, seen, corrupt))
     by_array = _present_by_array(found, set(prefixes))
     for prefix, manifest in manifests.items():
         if manifest is not None:
-            _compare(prefix, manifest, found, by_array.get(prefix, []), report)
+            _compare(prefix, manifest, found, by_array.get(prefix, []), corrupt, report)
 
 
 def _arrays(group: GroupNode) -> Iterator:
@@ -157,8 +159,13 @@ def _fetch_unseen(
     objects: Objects,
     manifests: Mapping[str, ChunkManifest | None],
     seen: Mapping[str, ChunkDigest | None],
+    corrupt: dict[str, str],
 ) -> dict[str, ChunkDigest | None]:
-    """Digests of listed chunks the value checks did not read, fetched in small batches."""
+    """Digests of listed chunks the value checks did not read, fetched in small batches.
+
+    Objects that cannot be read back as stored (a zip member failing its CRC-32) are put in
+    ``corrupt`` with the reason instead.
+    """
     unseen = [
         f"{prefix}/{key}"
         for prefix, manifest in manifests.items()
@@ -168,9 +175,23 @@ def _fetch_unseen(
     ]
     out: dict[str, ChunkDigest | None] = {}
     for start in range(0, len(unseen), FETCH_BATCH):
-        for key, data in objects.read_many(unseen[start : start + FETCH_BATCH]).items():
-            out[key] = None if data is None else digest(data)
+        batch = unseen[start : start + FETCH_BATCH]
+        try:
+            got = objects.read_many(batch)
+        except CorruptObjectError:
+            got = {key: _read_one(objects, key, corrupt) for key in batch}
+        for key, data in got.items():
+            if key not in corrupt:
+                out[key] = None if data is None else digest(data)
     return out
+
+
+def _read_one(objects: Objects, key: str, corrupt: dict[str, str]) -> bytes | None:
+    try:
+        return objects.read(key)
+    except CorruptObjectError as err:
+        corrupt[key] = err.reason
+        return None
 
 
 def _present_by_array(
@@ -192,6 +213,7 @@ def _compare(
     manifest: ChunkManifest,
     found: Mapping[str, ChunkDigest | None],
     present: list[str],
+    corrupt: Mapping[str, str],
     report: ValidationReport,
 ) -> None:
     where = manifest_key(prefix)
@@ -199,7 +221,9 @@ def _compare(
     for rel, expected in sorted(manifest.chunks.items()):
         key = f"{prefix}/{rel}"
         got = found.get(key)
-        if got is None:
+        if key in corrupt:
+            changed.append(f"{key} ({corrupt[key]})")
+        elif got is None:
             missing.append(key)
         elif got != expected:
             changed.append(

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import ChunkMismatchError, UnreadableStoreError
+from .._errors import ChunkMismatchError, CorruptObjectError, UnreadableStoreError
 from .._scheduler import ordered_map
 from ..checks._metadata import INCOMPLETE_MARKER
 from ..store._manifest import (
@@ -110,7 +110,12 @@ class SourceDataset:
 
     def read(self, key: str) -> tuple[bytes, ChunkDigest]:
         """An object's bytes and digest, checked against the source's manifest."""
-        data = self.objects.read(key)
+        try:
+            data = self.objects.read(key)
+        except CorruptObjectError as err:
+            raise CorruptObjectError(
+                f"{err}; fix the source first (fusion validate --level data)", err.key, err.reason
+            ) from err
         if data is None:
             raise UnreadableStoreError(f"{self.location}: {key} vanished while it was copied")
         found = digest(data)
