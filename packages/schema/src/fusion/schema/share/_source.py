@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import ChunkMismatchError, CorruptObjectError, UnreadableStoreError
+from .._errors import ChunkMismatchError, CorruptObjectError, UnreadableStoreError, option_error
 from .._scheduler import ordered_map
 from ..checks._metadata import INCOMPLETE_MARKER
 from ..store._manifest import (
@@ -247,9 +247,11 @@ def verify_copy(dataset: SourceDataset, target: Objects, progress: Progress) -> 
     stray = sorted(set(target.list()) - set(dataset.keys) - set(wanted))
     problems.extend(f"{key} (not in the source)" for key in stray)
     if problems:
-        raise ChunkMismatchError(
+        raise option_error(
+            ChunkMismatchError,
             f"{target.location} exists and differs from {dataset.location}: "
-            f"{list_keys(problems)}; pass overwrite=True (--overwrite) to replace it"
+            f"{list_keys(problems)}; pass {{overwrite}} to replace it",
+            overwrite="True",
         )
     return PushResult(
         target.location,

@@ -38,7 +38,7 @@ import zarr
 
 from fusion.base import partial_sibling, remove_path
 
-from .._errors import WriteError
+from .._errors import WriteError, option_error
 from ..checks._metadata import INCOMPLETE_MARKER
 from ..checks._validate import validate
 from ._digest_store import DigestStore
@@ -115,7 +115,7 @@ def write(
 
 def _write_local(tree: xr.DataTree, dest: Path, overwrite: bool, *, as_zip: bool) -> None:
     if dest.exists() and not overwrite:
-        raise WriteError(f"{dest} exists; pass overwrite=True (--overwrite) to replace it")
+        raise _exists(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(dest)
     with claimed_partial(dest) as partial:
@@ -133,6 +133,12 @@ def _write_local(tree: xr.DataTree, dest: Path, overwrite: bool, *, as_zip: bool
             raise WriteError(f"writing {dest} failed, nothing was changed there: {err}") from err
         finally:
             remove_path(partial)
+
+
+def _exists(dest: str | Path) -> WriteError:
+    return option_error(
+        WriteError, f"{dest} exists; pass {{overwrite}} to replace it", overwrite="True"
+    )
 
 
 def _zip_folder(folder: Path, archive: Path) -> None:
@@ -162,7 +168,7 @@ def _write_to_url(
 ) -> None:
     store = zarr.storage.FsspecStore.from_url(url, storage_options=dict(storage_options))
     if _has_root(store) and not overwrite:
-        raise WriteError(f"{url} exists; pass overwrite=True (--overwrite) to replace it")
+        raise _exists(url)
     try:
         _write_store(tree, store, open_objects(url, storage_options))
     except Exception as err:
