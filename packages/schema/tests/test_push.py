@@ -85,7 +85,7 @@ def test_a_damaged_copy_is_named_and_repaired_by_overwrite(source, tmp_path, dam
     damage(dest)
     with pytest.raises(ChunkMismatchError, match="exists and differs") as caught:
         push(source, dest)
-    assert named in str(caught.value) and "--overwrite" in str(caught.value)
+    assert named in str(caught.value) and "overwrite=True" in str(caught.value)
     repaired = push(source, dest, overwrite=True)
     assert repaired.uploaded + repaired.deleted == 1
     assert _objects(dest) == _objects(source)

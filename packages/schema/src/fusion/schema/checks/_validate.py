@@ -66,8 +66,8 @@ def validate(
             "a zarr.Group or an xarray.DataTree"
         )
     report = ValidationReport(target=describe_target(target), level=level)
-    by_location = level == "data" and isinstance(target, str | os.PathLike)
-    audit = ChunkAudit(target, storage_options) if by_location else None
+    by_location = isinstance(target, str | os.PathLike)
+    audit = ChunkAudit(target, storage_options) if by_location and level == "data" else None
     try:
         tree = tree_from_target(target, storage_options)
     except Exception as err:
@@ -76,16 +76,13 @@ def validate(
         return report
     try:
         channels = check_metadata(tree, report)
-        if level == "metadata" and isinstance(target, str | os.PathLike):
+        if level == "metadata" and by_location:
             check_listed(target, storage_options, tree, report)
         if level == "data":
             hash_chunks = audit is not None and audit.start(tree, report)
+            on_cluster = _workers_can_open(target)
             seen = check_data(
-                channels,
-                report,
-                progress,
-                on_cluster=_workers_can_open(target),
-                hash_chunks=hash_chunks,
+                channels, report, progress, on_cluster=on_cluster, hash_chunks=hash_chunks
             )
             if audit is not None:
                 audit.finish(tree, seen, report)
