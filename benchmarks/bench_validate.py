@@ -5,6 +5,11 @@ Usage (from the repository root)::
 
     uv run python benchmarks/bench_validate.py               # ~1.3 GB store in a temp folder
     uv run python benchmarks/bench_validate.py --edge 200    # quicker, smaller store
+    uv run python benchmarks/bench_validate.py --listing-only --store /tmp/g.zarr
+
+``--listing-only`` times only ``--level metadata`` with and without its chunk-presence check
+(one listing of the store against the chunk manifests, issue #25): on the tiny example, on a
+store of many small chunks, and on each ``--store`` given.
 
 Prints a table; the numbers in docs/benchmarks.md come from this script. Timings are medians of
 ``--repeat`` runs, ours and the reference interleaved in one process so that they share the
@@ -19,11 +24,13 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import xarray as xr
 
 from fusion.schema import make_example, validate, write
+from fusion.schema.checks import _validate
 from fusion.schema.store._manifest import MANIFEST_NAME
 
 
@@ -50,6 +57,42 @@ def build_store(path: Path, edge: int) -> int:
     return phase.nbytes + grey.nbytes
 
 
+def build_many_chunks(path: Path, edge: int = 256, chunk: int = 16) -> int:
+    """The example's root with one (edge/2, edge, edge) uint8 phase channel in ``chunk``³
+    chunks; returns the number of chunk files."""
+    tree = make_example(size="tiny")
+    shape = (edge // 2, edge, edge)
+    phase = np.random.default_rng(0).integers(0, 3, shape, dtype=np.uint8)
+    coords = {
+        d: (d, 0.4 * np.arange(n), {"units": "um"}) for d, n in zip("zyx", shape, strict=True)
+    }
+    attrs = tree["electrode"].to_dataset().phase.attrs
+    ds = xr.Dataset({"phase": (("z", "y", "x"), phase, attrs)}, coords=coords).chunk(chunk)
+    big = xr.DataTree.from_dict({"/": xr.Dataset(attrs=tree.attrs), "/electrode": ds})
+    big.attrs["fusion"]["provenance"]["activities"]["generate-example"]["generated"] = [
+        "/electrode/phase"
+    ]
+    write(big, path, overwrite=True)
+    return sum(1 for f in path.rglob("*") if f.is_file() and not f.name.endswith(".json"))
+
+
+def listing_rows(stores: dict[str, Path], repeat: int) -> list[tuple[str, str]]:
+    """Median ``validate --level metadata`` without (before #25) and with the presence check."""
+    rows = []
+    for name, store in stores.items():
+        chunks = sum(1 for f in store.rglob("*") if f.is_file() and not f.name.endswith(".json"))
+        with mock.patch.object(_validate, "check_listed", lambda *a: None):
+            before = [timed(lambda s=store: validate(s)) for _ in range(repeat)]
+        after = [timed(lambda s=store: validate(s)) for _ in range(repeat)]
+        rows.append(
+            (
+                f"validate --level metadata, {name} ({chunks} chunks), without / with listing",
+                f"{statistics.median(before) * 1e3:.1f} ms / {statistics.median(after) * 1e3:.1f} ms",
+            )
+        )
+    return rows
+
+
 def timed(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -61,7 +104,18 @@ def main() -> None:
     parser.add_argument("--edge", type=int, default=800, help="x and y size; z is half")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", default=None, help="where to build the store (temp)")
+    parser.add_argument("--listing-only", action="store_true", help="only the listing check")
+    parser.add_argument("--store", type=Path, action="append", default=[], help="also time this")
     args = parser.parse_args()
+    if args.listing_only:
+        with tempfile.TemporaryDirectory(prefix="fusion-bench-") as tmp:
+            small, many = Path(tmp) / "small.zarr", Path(tmp) / "many.zarr"
+            write(make_example(size="tiny"), small)
+            build_many_chunks(many)
+            stores = {"tiny example": small, "256x256x128 in 16^3 chunks": many}
+            stores.update({str(path): path for path in args.store})
+            print_table(listing_rows(stores, max(args.repeat, 5)))
+        return
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="fusion-bench-"))
     store = work / "bench.zarr"

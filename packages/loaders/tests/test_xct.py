@@ -93,12 +93,16 @@ def test_slices_anisotropic_voxel_size(instruments):
 
 
 def test_slices_without_a_voxel_size_are_refused(instruments, tmp_path, capsys):
-    with pytest.raises(LoaderError, match=r"cylindrical_cell_slices.*no voxel size.*--voxel-size"):
+    with pytest.raises(
+        LoaderError, match=r"cylindrical_cell_slices.*no voxel size.*voxel_size_um="
+    ) as caught:
         load("xct", instruments / SLICES)
+    assert "--voxel-size" not in str(caught.value) and "command line" not in str(caught.value)
     out = tmp_path / "never.zarr"
     assert fusion_main(["load", "xct", str(instruments / SLICES), "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "voxel size" in err[0] and not out.exists()
+    assert "--voxel-size UM" in err[0] and "voxel_size_um" not in err[0]
 
 
 def test_slice_folder_entity_hashes_a_sha256sum_manifest(cell, instruments):

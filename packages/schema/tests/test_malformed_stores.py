@@ -264,3 +264,14 @@ def test_json_output_lists_each_finding(tmp_path, capsys):
 def test_enough_distinct_malformed_stores():
     codes = {case[3] for case in TREE_CASES}
     assert len(TREE_CASES) >= 20 and len(codes) >= 20
+
+
+def test_plain_zarr_group_is_told_the_versions_this_validator_reads(tmp_path):
+    from fusion.schema.model._versions import SUPPORTED_SCHEMAS
+
+    zarr.open_group(tmp_path / "plain.zarr", mode="w", zarr_format=3).attrs["title"] = "x"
+    report = validate(tmp_path / "plain.zarr")
+    (finding,) = [f for f in report.findings if f.code == "root.not-fusion"]
+    for schema in SUPPORTED_SCHEMAS:
+        assert repr(schema) in finding.message
+    assert "with schema 'fusion/0.1')" not in finding.message

@@ -89,13 +89,54 @@ def test_a_chunk_of_fill_values_is_absent_and_not_listed(tmp_path):
 
 def test_a_deleted_chunk_is_named(store, capsys):
     (store / "particle/grain_id/c/0/0/0").unlink()
-    assert validate(store, level="metadata").ok  # metadata reads no chunk
-    report = validate(store, level="data")
-    (finding,) = report.errors
-    assert (finding.code, finding.path) == ("data.missing-chunk", "/particle/grain_id")
-    assert "particle/grain_id/c/0/0/0" in finding.message and "fill value" in finding.message
+    for level in ("metadata", "data"):  # metadata reads no chunk, but lists the store once
+        report = validate(store, level=level)
+        (finding,) = report.errors
+        assert (finding.code, finding.path) == ("data.missing-chunk", "/particle/grain_id")
+        assert "particle/grain_id/c/0/0/0" in finding.message and "fill value" in finding.message
     assert main(["validate", str(store), "--level", "data"]) == 1
     assert "data.missing-chunk" in capsys.readouterr().out
+    assert main(["validate", str(store)]) == 1
+    assert "data.missing-chunk" in capsys.readouterr().out
+
+
+def test_the_metadata_level_finds_holes_with_one_listing(written, tmp_path, monkeypatch):
+    """Folder, zip and object store: a deleted chunk is named at the metadata level, from one
+    listing of the store (no lookup per chunk, no chunk read)."""
+    import fsspec
+
+    from fusion.schema.store._objects import Objects
+
+    folder = tmp_path / "a.zarr"
+    shutil.copytree(written, folder)
+    for key in ("electrode/phase/c/0/0/0", "particle/phase/c/0/0/0"):
+        (folder / key).unlink()
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+    url = "memory://holes/a.zarr"
+    fs = fsspec.filesystem("memory")
+    fs.put(str(folder), "/holes/a.zarr", recursive=True)
+    listings = []
+    real_keys, real_read_many = Objects.keys, Objects.read_many
+    read = []
+    monkeypatch.setattr(Objects, "keys", lambda self: listings.append(1) or real_keys(self))
+    monkeypatch.setattr(
+        Objects, "read_many", lambda self, keys: real_read_many(self, read.extend(keys) or read)
+    )
+    for target in (folder, archive, url):
+        listings.clear()
+        read.clear()
+        report = validate(target, level="metadata")
+        assert [(f.code, f.path) for f in report.errors] == [
+            ("data.missing-chunk", "/electrode/phase"),
+            ("data.missing-chunk", "/particle/phase"),
+        ], target
+        assert "particle/phase/c/0/0/0" in report.errors[1].message
+        assert len(listings) == 1 and all(k.endswith("/fusion_chunks.json") for k in read)
+    assert validate(written, level="metadata").ok
 
 
 def test_a_changed_chunk_that_still_decodes_is_named(store):
@@ -175,3 +216,28 @@ def test_zip_and_object_store_writes_carry_manifests(tmp_path):
     report = validate(url, level="data")
     assert [f.code for f in report.errors] == ["data.missing-chunk"]
     assert "electrode/phase/c/0/0/0" in report.errors[0].message
+
+
+def flip_a_byte_of(archive: Path, member: str) -> None:
+    """Flip one stored byte of a zip member in place: its CRC-32 no longer matches."""
+    import struct
+
+    with zipfile.ZipFile(archive) as zf:
+        offset = zf.getinfo(member).header_offset
+    raw = bytearray(archive.read_bytes())
+    name, extra = struct.unpack("<HH", raw[offset + 26 : offset + 30])
+    raw[offset + 30 + name + extra + 5] ^= 0xFF
+    archive.write_bytes(bytes(raw))
+
+
+def test_a_corrupt_zip_member_is_named_like_a_corrupt_chunk(tmp_path, capsys):
+    archive = Path(write(make_example(size="tiny", seed=5), tmp_path / "a.zip"))
+    flip_a_byte_of(archive, "particle/phase/c/0/0/0")
+    report = validate(archive, level="data")
+    assert report.codes() == {"data.unreadable-chunk", "data.corrupt-chunk"}, str(report)
+    corrupt = next(f for f in report.errors if f.code == "data.corrupt-chunk")
+    assert (corrupt.path, "particle/phase/c/0/0/0") == ("/particle/phase", "particle/phase/c/0/0/0")
+    assert "particle/phase/c/0/0/0" in corrupt.message and "CRC-32" in corrupt.message
+    assert main(["validate", str(archive), "--level", "data"]) == 1
+    out = capsys.readouterr().out
+    assert "internal-error" not in out and "please report" not in out

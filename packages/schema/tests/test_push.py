@@ -85,7 +85,7 @@ def test_a_damaged_copy_is_named_and_repaired_by_overwrite(source, tmp_path, dam
     damage(dest)
     with pytest.raises(ChunkMismatchError, match="exists and differs") as caught:
         push(source, dest)
-    assert named in str(caught.value) and "--overwrite" in str(caught.value)
+    assert named in str(caught.value) and "overwrite=True" in str(caught.value)
     repaired = push(source, dest, overwrite=True)
     assert repaired.uploaded + repaired.deleted == 1
     assert _objects(dest) == _objects(source)
@@ -211,3 +211,41 @@ def test_the_command_prints_one_line_and_exits_by_outcome(source, tmp_path, caps
     assert main(["push", str(source), str(tmp_path / "a.zip")]) == 0
     digest = hashlib.sha256((tmp_path / "a.zip").read_bytes()).hexdigest()
     assert f"archive sha256 {digest}" in capsys.readouterr().out
+
+
+def test_the_summary_says_what_every_object_is_and_the_counts_add_up(source, tmp_path, capsys):
+    import re
+
+    stored = _objects(source)
+    chunks = sum(1 for k in stored if not k.endswith(".json"))
+    manifests = sum(1 for k in stored if k.endswith("fusion_chunks.json"))
+    metadata = sum(1 for k in stored if k.endswith("zarr.json"))
+    for dest in (tmp_path / "copy.zarr", tmp_path / "copy.zip"):
+        assert main(["push", str(source), str(dest)]) == 0
+        line = capsys.readouterr().out
+        assert (
+            f"{len(stored)} objects ({chunks} chunks, {metadata} metadata documents, "
+            f"{manifests} chunk manifests)" in line
+        )
+        counts = re.search(
+            r"\((\d+) copied, (\d+) already there, (\d+) chunk manifests and the root "
+            r"zarr.json written last, (\d+) deleted\)",
+            line,
+        )
+        assert counts is not None, line
+        copied, kept, last, _ = (int(n) for n in counts.groups())
+        assert copied + kept + last + 1 == len(stored) and last == manifests
+
+
+def test_a_corrupt_member_of_a_zip_source_is_named(source, tmp_path, capsys):
+    from test_manifest import flip_a_byte_of
+
+    archive = tmp_path / "s.zip"
+    assert main(["push", str(source), str(archive)]) == 0
+    flip_a_byte_of(archive, "particle/grain_id/c/0/0/0")
+    with pytest.raises(ChunkMismatchError, match=r"damaged: particle/grain_id/c/0/0/0 .*CRC-32"):
+        push(archive, tmp_path / "copy.zarr")
+    capsys.readouterr()
+    assert main(["push", str(archive), str(tmp_path / "other.zarr")]) == 1
+    err = capsys.readouterr().err
+    assert "particle/grain_id/c/0/0/0" in err and "BadZipFile" not in err

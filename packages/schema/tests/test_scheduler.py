@@ -185,8 +185,8 @@ def test_chunk_manifest_findings_are_the_same_when_tasks_cross_a_tcp_cluster(tmp
     fetched: list[str] = []
     fetch = _chunk_checks._fetch_unseen
 
-    def spy(objects, manifests, seen):
-        found = fetch(objects, manifests, seen)
+    def spy(objects, manifests, seen, corrupt):
+        found = fetch(objects, manifests, seen, corrupt)
         fetched.extend(found)
         return found
 

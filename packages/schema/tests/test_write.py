@@ -160,3 +160,57 @@ def test_table_coordinate_off_the_voxel_grid_is_a_coordinate_in_memory_and_on_di
     # xarray lists it in the group's `coordinates` attribute: it shares no dim with a channel
     assert "phase_spectrum" in zarr.open_group(tmp_path / "a.zarr")["particle"].attrs["coordinates"]
     assert validate(tmp_path / "a.zarr", level="data").ok
+
+
+_KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+import fusion.schema.store._write as writer
+from fusion.schema import make_example, write
+
+def stall(*args, **kwargs):
+    Path(sys.argv[2]).touch()  # the partial is on disk, half written
+    time.sleep(60)
+
+writer._write_manifests = stall
+write(make_example(size="tiny"), sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("name", ["a.zarr", "a.zip"])
+def test_a_killed_write_leaves_partials_that_the_next_write_removes(tmp_path, name):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    dest, ready = tmp_path / name, tmp_path / "ready"
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(dest), str(ready)])
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.exists(), "the writer never got half-way"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait()
+    stale = [p for p in os.listdir(tmp_path) if p.startswith(f".{name}.")]
+    assert stale and not dest.exists()
+    other = tmp_path / f"b{name}"  # a partial of another target is not this write's
+    other_partial = tmp_path / f".{other.name}.0123456789ab.partial"
+    other_partial.mkdir()
+    write(make_example(size="tiny"), dest)
+    assert validate(dest).ok
+    assert [p for p in os.listdir(tmp_path) if p.startswith(f".{name}.")] == []
+    assert other_partial.exists()
+
+
+def test_a_partial_being_written_is_left_alone(tmp_path, monkeypatch):
+    """Partials of the same target still locked by a running write are kept."""
+    from fusion.schema.store._partials import claimed_partial
+
+    dest = tmp_path / "a.zarr"
+    with claimed_partial(dest) as busy:
+        write(make_example(size="tiny"), dest)
+        assert busy.exists()
+    assert validate(dest).ok

@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if os.environ.get("FUSION_DEBUG"):
             raise
-        print(f"fusion {args.verb}: error: {_one_line(err)}", file=sys.stderr)
+        text = _one_line(_worded(err, _verb_parser(parser, args.verb))) or type(err).__name__
+        print(f"fusion {args.verb}: error: {text}", file=sys.stderr)
         return _exit_code(err)
 
 
@@ -79,8 +80,50 @@ def _exit_code(err: BaseException) -> int:
     return EXIT_INVALID
 
 
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
+def _worded(err: BaseException, parser: argparse.ArgumentParser) -> str:
+    """The error's message with each parameter it names (`fusion.schema.option_error`) as the
+    flag that sets it: ``pass --overwrite`` for the library's ``pass overwrite=True``.
+
+    A parameter is the flag whose ``dest`` is the library's keyword; a parameter that no flag
+    of the command sets keeps its keyword wording."""
+    template = getattr(err, "option_template", None)
+    values = getattr(err, "option_values", None)
+    if not isinstance(template, str) or not isinstance(values, dict):
+        return str(err)
+    from fusion.schema import fill_options
+
+    flags = _flags(parser)
+    wording = {key: flags.get(key) or f"{key}={value}" for key, value in values.items()}
+    return fill_options(template, wording)
+
+
+def _verb_parser(parser: argparse.ArgumentParser, verb: str) -> argparse.ArgumentParser:
+    """The parser of one verb (``fusion push`` → the ``push`` sub-parser)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and verb in action.choices:
+            return action.choices[verb]
+    return parser
+
+
+def _flags(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """``dest`` → how to write the flag (``--overwrite``, ``--voxel-size UM``), over the chosen
+    verb's parser and those below it; the first flag found for a ``dest`` wins."""
+    found: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for dest, text in _flags(sub).items():
+                    found.setdefault(dest, text)
+        elif action.option_strings:
+            flag = max(action.option_strings, key=len)
+            takes_value = action.nargs != 0
+            metavar = action.metavar or action.dest.upper()
+            found.setdefault(action.dest, f"{flag} {metavar}" if takes_value else flag)
+    return found
+
+
+def _one_line(message: str) -> str:
+    text = " ".join(message.split())
     return text if len(text) <= 2000 else text[:1997] + "..."
 
 

@@ -29,6 +29,7 @@ def register_load(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
     parser.add_argument(
         "--voxel-size",
+        dest="voxel_size_um",  # the loaders' keyword: errors naming it are worded with the flag
         type=float,
         nargs="+",
         metavar="UM",
@@ -43,8 +44,8 @@ def register_load(subparsers: argparse._SubParsersAction) -> None:
 
 def run_load(args: argparse.Namespace) -> int:
     options: dict[str, object] = {"material": args.material}
-    if args.voxel_size is not None:
-        options["voxel_size_um"] = tuple(args.voxel_size)
+    if args.voxel_size_um is not None:
+        options["voxel_size_um"] = tuple(args.voxel_size_um)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LoaderWarning)
         tree = load(args.kind, args.input, **options)

@@ -14,6 +14,8 @@ import numpy as np
 import xarray as xr
 from dask.base import tokenize
 
+from fusion.schema import option_error
+
 from ._base import LoaderError, LoaderWarning
 from ._build import dataset
 from ._provenance import original_metadata, spatial_coords
@@ -63,9 +65,10 @@ def calibration(
     """The voxel size along the last ``axes`` axes: the caller's if given, else the file's."""
     if option is None:
         if from_file is None:
-            raise LoaderError(
-                f"{path}: the file stores no voxel size; give it in micrometres "
-                "(voxel_size_um=..., on the command line --voxel-size UM)"
+            raise option_error(
+                LoaderError,
+                f"{path}: the file stores no voxel size; give it in micrometres: {{voxel_size_um}}",
+                voxel_size_um="...",
             )
         return from_file
     chosen = option[-axes:]

@@ -40,6 +40,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from fusion.schema import option_error
+
 from ._base import LoaderError, LoaderWarning
 from ._build import dataset
 from ._provenance import (
@@ -266,9 +268,11 @@ def _spatial_um(
     if voxel_size_um is None or not axes:
         if len(from_file) != len(axes):
             units = [axis.get("units") for axis in axes]
-            raise LoaderError(
+            raise option_error(
+                LoaderError,
                 f"{path}: the spatial axes have no length calibration (units {units}); "
-                "pass voxel_size_um (--voxel-size) in micrometres"
+                "pass {voxel_size_um} in micrometres",
+                voxel_size_um="...",
             )
         return from_file, um_origins
     given = _voxel_zyx(path, voxel_size_um)[3 - len(axes) :]

@@ -25,6 +25,8 @@ from ._errors import (
     UnreadableFileError,
     UnreadableStoreError,
     WriteError,
+    fill_options,
+    option_error,
 )
 from ._example import make_example
 from ._ids import unique_id
@@ -94,9 +96,11 @@ __all__ = [
     "active_client",
     "check_reachable",
     "end_when_written",
+    "fill_options",
     "json_schemas",
     "make_example",
     "open_group",
+    "option_error",
     "provenance",
     "push",
     "scheduler_facts",

@@ -155,11 +155,17 @@ def run_push(args: argparse.Namespace) -> int:
 
 def describe_push(source: str, result: PushResult) -> str:
     """The one line ``fusion push`` prints."""
-    size = f"{result.objects} objects, {result.bytes} bytes of data"
+    size = (
+        f"{result.objects} objects ({result.chunks} chunks, {result.metadata} metadata "
+        f"documents, {result.manifests} chunk manifests), {result.bytes} bytes of data"
+    )
     if result.verified_only:
         return f"{result.destination} already holds {source}: {size}, every object verified"
     verb = "resumed push of" if result.resumed else "pushed"
-    counts = f"{result.uploaded} written, {result.kept} already there, {result.deleted} deleted"
+    counts = (
+        f"{result.uploaded} copied, {result.kept} already there, {result.manifests} chunk "
+        f"manifests and the root zarr.json written last, {result.deleted} deleted"
+    )
     line = f"{verb} {source} to {result.destination}: {size}, every object verified ({counts})"
     if result.archive is not None:
         line += f"; archive sha256 {result.archive.sha256}, size {result.archive.size}"

@@ -1,4 +1,5 @@
-"""Checks at level ``data`` against the chunk manifests: missing, changed and stray chunks.
+"""Checks against the chunk manifests: at level ``data`` missing, changed and stray chunks;
+at level ``metadata`` only missing ones, from one listing of the store (`check_listed`).
 
 The digests of the chunks come from the value checks' own reads (each block task hashes the
 chunks it reads through a `DigestStore`, here or on a cluster's worker, and returns their
@@ -14,6 +15,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .._errors import CorruptObjectError
 from ..store._manifest import (
     ChunkDigest,
     ChunkManifest,
@@ -30,7 +32,7 @@ from ..store._objects import Objects, open_objects
 from ..store._source import GroupNode
 from ._report import ValidationReport
 
-__all__ = ["ChunkAudit", "check_chunks", "read_manifests"]
+__all__ = ["ChunkAudit", "check_chunks", "check_listed", "read_manifests"]
 
 FETCH_BATCH = 64
 """Objects fetched at once for digests the value checks did not provide."""
@@ -58,6 +60,41 @@ class ChunkAudit:
     ) -> None:
         if self.objects is not None:
             check_chunks(root, self.manifests, seen, self.objects, report)
+
+
+def check_listed(
+    location: str | os.PathLike[str],
+    storage_options: Mapping[str, Any] | None,
+    root: GroupNode,
+    report: ValidationReport,
+) -> None:
+    """Report chunks listed in a manifest but absent, from one listing of the store.
+
+    The listing (one ``find`` of the folder, zip or object store: paginated, never a lookup
+    per chunk) says which manifests exist; only those are read. An array is checked only if
+    its own ``zarr.json`` is in the listing, so a server that lists nothing (plain HTTP) or
+    only part of the store never has its chunks reported missing; a store that cannot be
+    listed at all is not checked here.
+    """
+    try:
+        objects = open_objects(location, storage_options)
+        listed = objects.keys()
+    except OSError:
+        return
+    prefixes = [
+        prefix
+        for prefix in (array.path.strip("/") for array in _arrays(root))
+        if f"{prefix}/zarr.json" in listed and manifest_key(prefix) in listed
+    ]
+    raw = objects.read_many(manifest_key(prefix) for prefix in prefixes)
+    for prefix in prefixes:
+        try:
+            manifest = decode_manifest(raw[manifest_key(prefix)] or b"", manifest_key(prefix))
+        except ManifestError as err:
+            report.add("data.invalid-manifest", "/" + prefix, str(err))
+            continue
+        keys = (f"{prefix}/{rel}" for rel in sorted(manifest.chunks))
+        _report_missing(prefix, [key for key in keys if key not in listed], report)
 
 
 def read_manifests(
@@ -104,11 +141,12 @@ def check_chunks(
                 "one; this array's chunks cannot be checked",
             )
     found = dict(seen)
-    found.update(_fetch_unseen(objects, manifests, seen))
+    corrupt: dict[str, str] = {}
+    found.update(_fetch_unseen(objects, manifests, seen, corrupt))
     by_array = _present_by_array(found, set(prefixes))
     for prefix, manifest in manifests.items():
         if manifest is not None:
-            _compare(prefix, manifest, found, by_array.get(prefix, []), report)
+            _compare(prefix, manifest, found, by_array.get(prefix, []), corrupt, report)
 
 
 def _arrays(group: GroupNode) -> Iterator:
@@ -121,8 +159,13 @@ def _fetch_unseen(
     objects: Objects,
     manifests: Mapping[str, ChunkManifest | None],
     seen: Mapping[str, ChunkDigest | None],
+    corrupt: dict[str, str],
 ) -> dict[str, ChunkDigest | None]:
-    """Digests of listed chunks the value checks did not read, fetched in small batches."""
+    """Digests of listed chunks the value checks did not read, fetched in small batches.
+
+    Objects that cannot be read back as stored (a zip member failing its CRC-32) are put in
+    ``corrupt`` with the reason instead.
+    """
     unseen = [
         f"{prefix}/{key}"
         for prefix, manifest in manifests.items()
@@ -132,9 +175,23 @@ def _fetch_unseen(
     ]
     out: dict[str, ChunkDigest | None] = {}
     for start in range(0, len(unseen), FETCH_BATCH):
-        for key, data in objects.read_many(unseen[start : start + FETCH_BATCH]).items():
-            out[key] = None if data is None else digest(data)
+        batch = unseen[start : start + FETCH_BATCH]
+        try:
+            got = objects.read_many(batch)
+        except CorruptObjectError:
+            got = {key: _read_one(objects, key, corrupt) for key in batch}
+        for key, data in got.items():
+            if key not in corrupt:
+                out[key] = None if data is None else digest(data)
     return out
+
+
+def _read_one(objects: Objects, key: str, corrupt: dict[str, str]) -> bytes | None:
+    try:
+        return objects.read(key)
+    except CorruptObjectError as err:
+        corrupt[key] = err.reason
+        return None
 
 
 def _present_by_array(
@@ -156,6 +213,7 @@ def _compare(
     manifest: ChunkManifest,
     found: Mapping[str, ChunkDigest | None],
     present: list[str],
+    corrupt: Mapping[str, str],
     report: ValidationReport,
 ) -> None:
     where = manifest_key(prefix)
@@ -163,20 +221,16 @@ def _compare(
     for rel, expected in sorted(manifest.chunks.items()):
         key = f"{prefix}/{rel}"
         got = found.get(key)
-        if got is None:
+        if key in corrupt:
+            changed.append(f"{key} ({corrupt[key]})")
+        elif got is None:
             missing.append(key)
         elif got != expected:
             changed.append(
                 f"{key} (expected {describe_digest(expected)}, found {describe_digest(got)})"
             )
     stray = sorted(key for key in present if key[len(prefix) + 1 :] not in manifest.chunks)
-    if missing:
-        report.add(
-            "data.missing-chunk",
-            "/" + prefix,
-            f"{_count(missing)} listed in {where} but absent from the store (zarr would read the "
-            f"fill value): {list_keys(missing)}",
-        )
+    _report_missing(prefix, missing, report)
     if changed:
         report.add(
             "data.corrupt-chunk",
@@ -189,6 +243,16 @@ def _compare(
             "/" + prefix,
             f"{_count(stray)} stored but not listed in {where} (the written dataset had the "
             f"fill value there): {list_keys(stray)}",
+        )
+
+
+def _report_missing(prefix: str, missing: list[str], report: ValidationReport) -> None:
+    if missing:
+        report.add(
+            "data.missing-chunk",
+            "/" + prefix,
+            f"{_count(missing)} listed in {manifest_key(prefix)} but absent from the store (zarr "
+            f"would read the fill value): {list_keys(missing)}",
         )
 
 

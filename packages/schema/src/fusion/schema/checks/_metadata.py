@@ -97,14 +97,20 @@ def check_metadata(root: GroupNode, report: ValidationReport) -> list[ChannelInf
 # -- root -------------------------------------------------------------------------------------
 
 
+def _versions() -> str:
+    """The schema versions this validator reads, for messages: ``'fusion/0.1' or 'fusion/0.2'``."""
+    quoted = [repr(schema) for schema in SUPPORTED_SCHEMAS]
+    return " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+
+
 def _check_root(root: GroupNode, report: ValidationReport) -> RootAttrs | None:
     fusion = root.attrs.get("fusion")
     if fusion is None:
         report.add(
             "root.not-fusion",
             "/",
-            "expected a `fusion` attribute on the root group (with schema 'fusion/0.1'), "
-            f"found attributes {sorted(root.attrs)}",
+            "expected a `fusion` attribute on the root group (this validator reads schema "
+            f"{_versions()}), found attributes {sorted(root.attrs)}",
             attribute="fusion",
         )
         return None

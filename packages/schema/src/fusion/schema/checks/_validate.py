@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ..store._source import SUPPORTED_TARGETS, describe_target, tree_from_target
-from ._chunk import ChunkAudit
+from ._chunk import ChunkAudit, check_listed
 from ._data import Progress, check_data
 from ._metadata import check_metadata
 from ._report import ValidationReport
@@ -31,7 +31,8 @@ def validate(
         ``memory://…``), a ``zarr.Group`` or an ``xarray.DataTree``.
     level
         ``metadata`` checks attributes, dimensions, dtypes, shapes and the 1-D coordinates and
-        reads no channel values; ``data`` also reads every chunk once and checks the values
+        reads no channel values; for a path or URL whose arrays have chunk manifests, it also
+        lists the store once and reports every listed chunk that is absent; ``data`` also reads every chunk once and checks the values
         (labels within ``flag_values``, no NaN or inf, unit quaternions, fractions in [0, 1]);
         for a path or URL whose arrays have chunk manifests, also that every chunk listed is
         stored with the bytes listed and none other is (the chunks are hashed as they are read).
@@ -65,8 +66,8 @@ def validate(
             "a zarr.Group or an xarray.DataTree"
         )
     report = ValidationReport(target=describe_target(target), level=level)
-    by_location = level == "data" and isinstance(target, str | os.PathLike)
-    audit = ChunkAudit(target, storage_options) if by_location else None
+    by_location = isinstance(target, str | os.PathLike)
+    audit = ChunkAudit(target, storage_options) if by_location and level == "data" else None
     try:
         tree = tree_from_target(target, storage_options)
     except Exception as err:
@@ -75,14 +76,13 @@ def validate(
         return report
     try:
         channels = check_metadata(tree, report)
+        if level == "metadata" and by_location:
+            check_listed(target, storage_options, tree, report)
         if level == "data":
             hash_chunks = audit is not None and audit.start(tree, report)
+            on_cluster = _workers_can_open(target)
             seen = check_data(
-                channels,
-                report,
-                progress,
-                on_cluster=_workers_can_open(target),
-                hash_chunks=hash_chunks,
+                channels, report, progress, on_cluster=on_cluster, hash_chunks=hash_chunks
             )
             if audit is not None:
                 audit.finish(tree, seen, report)

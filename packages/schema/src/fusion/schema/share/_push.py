@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, Literal
 
-from .._errors import ChunkMismatchError, UnreadableStoreError, WriteError
+from .._errors import ChunkMismatchError, UnreadableStoreError, WriteError, option_error
 from .._scheduler import ordered_map
 from ..checks._metadata import INCOMPLETE_MARKER
 from ..store._manifest import ChunkDigest, digest, list_keys
@@ -105,9 +105,11 @@ def push(
     if state == "complete" and not overwrite:
         return verify_copy(dataset, target, report)
     if state == "foreign" and not overwrite:
-        raise WriteError(
-            f"{dest} holds {len(existing)} object(s) but no fusion dataset; pass "
-            "overwrite=True (--overwrite) to replace them"
+        raise option_error(
+            WriteError,
+            f"{dest} holds {len(existing)} object(s) but no fusion dataset; pass {{overwrite}} "
+            "to replace them",
+            overwrite="True",
         )
     return _transfer(dataset, target, existing, state == "incomplete", report)
 
@@ -180,6 +182,8 @@ def _transfer(
         kept=sum(not c.uploaded for c in copied),
         deleted=len(stray),
         resumed=resumed,
+        chunks=dataset.chunk_count,
+        manifests=len(wanted),
     )
 
 

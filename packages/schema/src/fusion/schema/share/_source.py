@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import ChunkMismatchError, UnreadableStoreError
+from .._errors import ChunkMismatchError, CorruptObjectError, UnreadableStoreError, option_error
 from .._scheduler import ordered_map
 from ..checks._metadata import INCOMPLETE_MARKER
 from ..store._manifest import (
@@ -60,6 +60,8 @@ class PushResult:
     """Objects of the dataset at the destination, manifests included."""
     bytes: int
     uploaded: int = 0
+    """Chunks and metadata documents copied (written); the manifests and the root
+    ``zarr.json`` are written last, once every copy matched, and are not counted here."""
     kept: int = 0
     """Objects already at the destination with the source's bytes (a resumed push)."""
     deleted: int = 0
@@ -68,6 +70,15 @@ class PushResult:
     verified_only: bool = False
     archive: ChunkDigest | None = None
     """Size and SHA-256 of the zip file, for zip destinations (the registry pins these)."""
+    chunks: int = 0
+    """How many of ``objects`` are chunks (the rest: metadata documents and manifests)."""
+    manifests: int = 0
+    """How many of ``objects`` are chunk manifests (``fusion_chunks.json``), one per array."""
+
+    @property
+    def metadata(self) -> int:
+        """Metadata documents (``zarr.json`` of the root, groups and arrays) among ``objects``."""
+        return self.objects - self.chunks - self.manifests
 
 
 @dataclass
@@ -89,12 +100,22 @@ class SourceDataset:
         return self.objects.location
 
     @property
+    def chunk_count(self) -> int:
+        """How many of ``keys`` are chunks (the others are metadata documents)."""
+        return sum(is_chunk_key(key) for key in self.keys)
+
+    @property
     def total_bytes(self) -> int:
         return sum(size or 0 for size in self.sizes.values())
 
     def read(self, key: str) -> tuple[bytes, ChunkDigest]:
         """An object's bytes and digest, checked against the source's manifest."""
-        data = self.objects.read(key)
+        try:
+            data = self.objects.read(key)
+        except CorruptObjectError as err:
+            raise CorruptObjectError(
+                f"{err}; fix the source first (fusion validate --level data)", err.key, err.reason
+            ) from err
         if data is None:
             raise UnreadableStoreError(f"{self.location}: {key} vanished while it was copied")
         found = digest(data)
@@ -226,15 +247,19 @@ def verify_copy(dataset: SourceDataset, target: Objects, progress: Progress) -> 
     stray = sorted(set(target.list()) - set(dataset.keys) - set(wanted))
     problems.extend(f"{key} (not in the source)" for key in stray)
     if problems:
-        raise ChunkMismatchError(
+        raise option_error(
+            ChunkMismatchError,
             f"{target.location} exists and differs from {dataset.location}: "
-            f"{list_keys(problems)}; pass overwrite=True (--overwrite) to replace it"
+            f"{list_keys(problems)}; pass {{overwrite}} to replace it",
+            overwrite="True",
         )
     return PushResult(
         target.location,
         objects=len(dataset.keys) + len(wanted),
         bytes=total,
         verified_only=True,
+        chunks=dataset.chunk_count,
+        manifests=len(wanted) - 1,
     )
 
 

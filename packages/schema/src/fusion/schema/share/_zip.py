@@ -1,4 +1,5 @@
-"""Pushing to a zip file: built aside, every member verified, then moved into place (a local
+"""Pushing to a zip file: built aside (in a partial folder beside it, see
+`fusion.schema.store._partials`), every member verified, then moved into place (a local
 file) or uploaded as one object (a URL, e.g. ``s3://bucket/nmc.zip``), which object stores
 show whole or not at all.
 
@@ -17,12 +18,13 @@ from typing import Any
 
 import fsspec
 
-from fusion.base import Hasher, partial_sibling
+from fusion.base import Hasher, remove_path
 
 from .._errors import ChunkMismatchError
 from .._scheduler import ordered_map
 from ..store._manifest import ChunkDigest, digest
 from ..store._objects import is_url, open_objects, zip_objects
+from ..store._partials import claimed_partial, remove_stale_partials
 from ._source import (
     ROOT,
     WORKERS,
@@ -53,23 +55,28 @@ def push_zip(
         return verify_copy(dataset, open_objects(dest, storage_options), progress)
     folder = Path(dest).resolve().parent if not is_url(dest) else Path(tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
-    partial = partial_sibling(folder / dest.rstrip("/").rsplit("/", 1)[-1])
-    try:
-        expected = _build(dataset, partial, progress)
-        _verify_members(dataset, partial, expected)
-        archive = _digest_file(fsspec.filesystem("file"), str(partial))
-        if is_url(dest):
-            _upload(fs, str(partial), path, dest, archive)
-        else:
-            os.replace(partial, dest)
-    finally:
-        partial.unlink(missing_ok=True)
+    beside = folder / dest.rstrip("/").rsplit("/", 1)[-1]
+    remove_stale_partials(beside)
+    with claimed_partial(beside) as work:
+        partial = work / "archive.zip"
+        try:
+            expected = _build(dataset, partial, progress)
+            _verify_members(dataset, partial, expected)
+            archive = _digest_file(fsspec.filesystem("file"), str(partial))
+            if is_url(dest):
+                _upload(fs, str(partial), path, dest, archive)
+            else:
+                os.replace(partial, dest)
+        finally:
+            remove_path(work)
     return PushResult(
         dest,
         objects=len(expected),
         bytes=dataset.total_bytes,
-        uploaded=len(expected),
+        uploaded=len(dataset.keys),
         archive=archive,
+        chunks=dataset.chunk_count,
+        manifests=len(expected) - len(dataset.keys) - 1,
     )
 
 

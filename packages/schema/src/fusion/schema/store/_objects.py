@@ -10,12 +10,15 @@ manifests through it.
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 from fsspec.implementations.zip import ZipFileSystem
+
+from .._errors import CorruptObjectError
 
 __all__ = ["Objects", "is_url", "is_zip", "open_objects", "zip_objects"]
 
@@ -68,12 +71,28 @@ class Objects:
             out[key] = info.get("size")
         return out
 
+    def keys(self) -> set[str]:
+        """Every object's key, from one listing (`list` without the sizes): a walk of a local
+        folder (no file is stat-ed), one paginated ``find`` of an object store or zip."""
+        if not isinstance(self.fs, LocalFileSystem):
+            return set(self.list())
+        out: set[str] = set()
+        for folder, _, files in os.walk(self.root):
+            rel = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            out.update(name if rel == "." else f"{rel}/{name}" for name in files)
+        return out
+
     def read(self, key: str) -> bytes | None:
-        """The bytes of one object, or None if it does not exist."""
+        """The bytes of one object, or None if it does not exist.
+
+        Raises `CorruptObjectError` naming the key where a zip member fails its CRC-32.
+        """
         try:
             return self.fs.cat_file(self.path(key))
         except (FileNotFoundError, KeyError):
             return None
+        except zipfile.BadZipFile as err:
+            raise self._corrupt(key, err) from err
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes | None]:
         """Several objects at once (concurrently on object stores); None for absent ones."""
@@ -89,11 +108,17 @@ class Objects:
             value = got.get(path)
             if isinstance(value, FileNotFoundError | KeyError) or value is None:
                 out[key] = None
+            elif isinstance(value, zipfile.BadZipFile):
+                raise self._corrupt(key, value) from value
             elif isinstance(value, BaseException):
                 raise value
             else:
                 out[key] = value
         return out
+
+    def _corrupt(self, key: str, err: zipfile.BadZipFile) -> CorruptObjectError:
+        reason = "fails the zip's CRC-32 check" if "CRC" in str(err) else f"is unreadable ({err})"
+        return CorruptObjectError(f"{self.location} is damaged: {key} {reason}", key, reason)
 
     def write(self, key: str, data: bytes) -> None:
         self.fs.pipe_file(self.path(key), data)

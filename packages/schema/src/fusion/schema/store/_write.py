@@ -5,9 +5,11 @@ Two mechanisms, both always on:
 * The root group carries ``fusion_incomplete`` from the first byte written until the last;
   the validator reports such a store as ``root.incomplete-write``. This is what protects
   object stores, where nothing can be renamed.
-* Local folders and zip files are written to a hidden sibling (``.NAME.<id>.partial``,
-  `fusion.base.partial_sibling`) and moved into place with one rename only when complete; an existing dataset is replaced
-  only after the new one is whole, and is kept if anything fails.
+* Local folders and zip files are written in a hidden sibling folder (``.NAME.<id>.partial``,
+  `fusion.base.partial_sibling`) and moved into place with one rename only when complete; an
+  existing dataset is replaced only after the new one is whole, and is kept if anything fails.
+  A write that was stopped (killed) leaves its partial behind; the next write to the same
+  target removes it, and never one that a running write holds (see `._partials`).
 
 Every array gets its chunk manifest (``fusion_chunks.json``, see `fusion.schema.store._manifest`)
 before the marker is removed; the digests are taken from the bytes as they are stored, so
@@ -36,12 +38,13 @@ import zarr
 
 from fusion.base import partial_sibling, remove_path
 
-from .._errors import WriteError
+from .._errors import WriteError, option_error
 from ..checks._metadata import INCOMPLETE_MARKER
 from ..checks._validate import validate
 from ._digest_store import DigestStore
 from ._manifest import ChunkDigest, digest, encode_manifest, manifest_key, manifests_for
 from ._objects import Objects, open_objects
+from ._partials import claimed_partial, remove_stale_partials
 from ._write_times import ENDS_WHEN_WRITTEN, ends_when_written, with_written_times
 
 __all__ = ["CHUNK_BYTES", "write"]
@@ -112,25 +115,30 @@ def write(
 
 def _write_local(tree: xr.DataTree, dest: Path, overwrite: bool, *, as_zip: bool) -> None:
     if dest.exists() and not overwrite:
-        raise WriteError(f"{dest} exists; pass overwrite=True (--overwrite) to replace it")
+        raise _exists(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = partial_sibling(dest)
-    try:
-        if as_zip:
-            staging = partial.with_suffix(".staging")
-            try:
-                _write_folder(tree, staging)
-                _zip_folder(staging, partial)
-            finally:
-                remove_path(staging)
-        else:
-            _write_folder(tree, partial)
-        _move_into_place(partial, dest)
-    except BaseException as err:
-        remove_path(partial)
-        if isinstance(err, WriteError | KeyboardInterrupt):
-            raise
-        raise WriteError(f"writing {dest} failed, nothing was changed there: {err}") from err
+    remove_stale_partials(dest)
+    with claimed_partial(dest) as partial:
+        try:
+            if as_zip:
+                _write_folder(tree, partial / "store")
+                _zip_folder(partial / "store", partial / "archive.zip")
+                _move_into_place(partial / "archive.zip", dest)
+            else:
+                _write_folder(tree, partial)
+                _move_into_place(partial, dest)
+        except BaseException as err:
+            if isinstance(err, WriteError | KeyboardInterrupt):
+                raise
+            raise WriteError(f"writing {dest} failed, nothing was changed there: {err}") from err
+        finally:
+            remove_path(partial)
+
+
+def _exists(dest: str | Path) -> WriteError:
+    return option_error(
+        WriteError, f"{dest} exists; pass {{overwrite}} to replace it", overwrite="True"
+    )
 
 
 def _zip_folder(folder: Path, archive: Path) -> None:
@@ -160,7 +168,7 @@ def _write_to_url(
 ) -> None:
     store = zarr.storage.FsspecStore.from_url(url, storage_options=dict(storage_options))
     if _has_root(store) and not overwrite:
-        raise WriteError(f"{url} exists; pass overwrite=True (--overwrite) to replace it")
+        raise _exists(url)
     try:
         _write_store(tree, store, open_objects(url, storage_options))
     except Exception as err:
@@ -178,7 +186,7 @@ def _has_root(store: zarr.abc.store.Store) -> bool:
 
 
 def _write_folder(tree: xr.DataTree, folder: Path) -> None:
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     _write_store(tree, zarr.storage.LocalStore(folder), open_objects(folder))
 
 
