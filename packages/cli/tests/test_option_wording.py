@@ -49,3 +49,20 @@ def test_no_message_of_the_libraries_names_a_flag_in_parentheses():
         if re.search(r"\(--[a-z]", line) or "on the command line --" in line
     ]
     assert offenders == []
+
+
+def test_a_fuse_output_that_exists_names_the_keyword_in_python_and_the_flag_in_the_command(
+    tmp_path, capsys
+):
+    from pathlib import Path
+
+    from fusion.fuse import fuse
+
+    recipe = Path(__file__).resolve().parents[3] / "docs" / "examples" / "nmc-fusion.yaml"
+    out = write(make_example(size="tiny"), tmp_path / "out.zarr")
+    with pytest.raises(FileExistsError) as caught:
+        fuse(recipe, out)
+    assert "pass overwrite=True" in str(caught.value) and "--overwrite" not in str(caught.value)
+    assert main(["fuse", str(recipe), "-o", out]) == 2
+    err = capsys.readouterr().err
+    assert "pass --overwrite to replace it" in err and "overwrite=True" not in err

@@ -225,3 +225,14 @@ def test_a_progress_bar_on_a_terminal(registry, tmp_path, subprocess_env):
     assert proc.returncode == 0
     assert b"\rpulling dataset:demo: " in drawn and b"100%" in drawn
     assert Path(out.decode().splitlines()[-1]).is_file()
+
+
+def test_an_offline_miss_names_the_keyword_in_python_and_the_flag_in_fusion_pull(
+    registry, tmp_path, capsys
+):
+    with pytest.raises(OfflineError) as caught:
+        pull("dataset:remote", registry=registry, cache=Cache(tmp_path / "c"), offline=True)
+    assert "(offline=True or FUSION_OFFLINE=1)" in str(caught.value)
+    assert pull_main(["dataset:remote", "--offline", "--registry", str(registry)]) == 2
+    err = capsys.readouterr().err
+    assert "(--offline or FUSION_OFFLINE=1)" in err and "offline=True" not in err

@@ -15,6 +15,8 @@ from ._errors import (
     UnreadableFileError,
     UnreadableStoreError,
     WriteError,
+    fill_options,
+    option_error,
 )
 from ._hashing import CHUNK, Hasher, HashingReader, Progress, hash_bytes, hash_file, is_sha256
 from ._ids import new_id
@@ -35,10 +37,12 @@ __all__ = [
     "__version__",
     "atomic_path",
     "atomic_write",
+    "fill_options",
     "hash_bytes",
     "hash_file",
     "is_sha256",
     "new_id",
+    "option_error",
     "partial_sibling",
     "remove_path",
 ]

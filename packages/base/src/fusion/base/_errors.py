@@ -7,6 +7,8 @@ from an unreadable file can. ``exit_code`` is what the ``fusion`` command exits 
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 __all__ = [
     "EXIT_INVALID",
     "EXIT_UNREADABLE",
@@ -14,6 +16,8 @@ __all__ = [
     "UnreadableFileError",
     "UnreadableStoreError",
     "WriteError",
+    "fill_options",
+    "option_error",
 ]
 
 EXIT_INVALID = 1
@@ -63,3 +67,38 @@ class WriteError(FusionError, OSError):
     """A dataset could not be written; nothing at the destination was changed."""
 
     exit_code = EXIT_UNREADABLE
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def option_error(cls: type[E], template: str, **values: str) -> E:
+    """An error whose message names parameters, worded for whoever reads it.
+
+    ``template`` holds one ``{keyword}`` placeholder per parameter; ``values`` gives the value
+    to show for each (``"True"``, ``"..."``). The message, as Python shows it, names the
+    keyword (``overwrite=True``). The error keeps ``option_template`` and ``option_values``,
+    so that the ``fusion`` command can name the flag that sets the same parameter instead
+    (``--overwrite``); a command without such a flag keeps the keyword.
+
+    Examples
+    --------
+    >>> err = option_error(ValueError, "x exists; pass {overwrite} to replace it", overwrite="True")
+    >>> str(err), err.option_values
+    ('x exists; pass overwrite=True to replace it', {'overwrite': 'True'})
+    """
+    err = cls(fill_options(template, {key: f"{key}={value}" for key, value in values.items()}))
+    err.option_template, err.option_values = template, dict(values)  # type: ignore[attr-defined]
+    return err
+
+
+def fill_options(template: str, wording: dict[str, str]) -> str:
+    """Put each parameter's wording at its ``{keyword}`` placeholder; every other brace of
+    the template (a path's, say) is left as it is.
+
+    >>> fill_options("{a}.zarr exists; pass {overwrite}", {"overwrite": "--overwrite"})
+    '{a}.zarr exists; pass --overwrite'
+    """
+    for key, text in wording.items():
+        template = template.replace("{" + key + "}", text)
+    return template

@@ -6,6 +6,6 @@ fusion-loaders, ...). This module only builds the parser, runs the verb, shows p
 terminal and turns errors into one line and an exit code.
 """
 
-from ._main import main, progress_factory
+from ._main import main, progress_factory, worded
 
-__all__ = ["main", "progress_factory"]
+__all__ = ["main", "progress_factory", "worded"]

@@ -10,11 +10,11 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points, version
 
-from fusion.base import FusionError
+from fusion.base import FusionError, fill_options
 
 from ._parser import FusionArgumentParser
 
-__all__ = ["build_parser", "main", "progress_factory"]
+__all__ = ["build_parser", "main", "progress_factory", "worded"]
 
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if os.environ.get("FUSION_DEBUG"):
             raise
-        text = _one_line(_worded(err, _verb_parser(parser, args.verb))) or type(err).__name__
+        text = _one_line(worded(err, _verb_parser(parser, args.verb))) or type(err).__name__
         print(f"fusion {args.verb}: error: {text}", file=sys.stderr)
         return _exit_code(err)
 
@@ -80,8 +80,8 @@ def _exit_code(err: BaseException) -> int:
     return EXIT_INVALID
 
 
-def _worded(err: BaseException, parser: argparse.ArgumentParser) -> str:
-    """The error's message with each parameter it names (`fusion.schema.option_error`) as the
+def worded(err: BaseException, parser: argparse.ArgumentParser) -> str:
+    """The error's message with each parameter it names (`fusion.base.option_error`) as the
     flag that sets it: ``pass --overwrite`` for the library's ``pass overwrite=True``.
 
     A parameter is the flag whose ``dest`` is the library's keyword; a parameter that no flag
@@ -90,8 +90,6 @@ def _worded(err: BaseException, parser: argparse.ArgumentParser) -> str:
     values = getattr(err, "option_values", None)
     if not isinstance(template, str) or not isinstance(values, dict):
         return str(err)
-    from fusion.schema import fill_options
-
     flags = _flags(parser)
     wording = {key: flags.get(key) or f"{key}={value}" for key, value in values.items()}
     return fill_options(template, wording)

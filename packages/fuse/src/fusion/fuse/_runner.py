@@ -26,7 +26,7 @@ from typing import Any
 
 import xarray as xr
 
-from fusion.base import hash_bytes
+from fusion.base import hash_bytes, option_error
 from fusion.schema import end_when_written, unique_id
 from fusion.schema.provenance import add_activity, file_entity, provenance_of
 
@@ -110,7 +110,11 @@ def fuse(
     recipe, raw = load_recipe(recipe_path)
     location = os.fspath(output)
     if not overwrite and _exists(location, storage_options or {}):
-        raise FileExistsError(f"{location} exists; pass --overwrite to replace it")
+        raise option_error(
+            FileExistsError,
+            f"{location} exists; pass {{overwrite}} to replace it",
+            overwrite="True",
+        )
     work_dir = Path(work) if work is not None else default_work_dir()
     (work_dir / "steps").mkdir(parents=True, exist_ok=True)
     recipe_dir = Path(recipe_path).resolve().parent

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from fusion.base import Progress, hash_bytes, hash_file
+from fusion.base import Progress, hash_bytes, hash_file, option_error
 
 from . import _errors as errors
 from ._config import default_cache_dir
@@ -147,9 +147,12 @@ class Cache:
             if self._is_verified(blob, sha256) or self._rehash_unstamped(blob, sha256):
                 return _size_checked(blob, size, what)  # another process downloaded it meanwhile
             if offline and local_path(url) is None:
-                raise errors.OfflineError(
+                raise option_error(
+                    errors.OfflineError,
                     f"{what} ({label(sha256)}) is not in the cache {self.root} and offline mode "
-                    "is on (--offline or FUSION_OFFLINE): pull it once online, or unset offline mode"
+                    "is on ({offline} or FUSION_OFFLINE=1): pull it once online, or turn offline "
+                    "mode off",
+                    offline="True",
                 )
             self._remove_stale_temps(sha256)
             tmp = self._new_temp(sha256)

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from fusion.cli import progress_factory
+from fusion.cli import progress_factory, worded
 from fusion.schema.cli_options import add_storage_option, storage_options_from
 
 from ._cache import Cache
@@ -50,10 +50,8 @@ def pull_main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if os.environ.get("FUSION_DEBUG"):
             raise
-        print(
-            f"fusion-pull: error: {' '.join(str(err).split()) or type(err).__name__}",
-            file=sys.stderr,
-        )
+        text = " ".join(worded(err, parser).split()) or type(err).__name__
+        print(f"fusion-pull: error: {text}", file=sys.stderr)
         return 2 if isinstance(err, OSError) else 1
 
 

@@ -9,9 +9,14 @@ same classes.
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from fusion.base import FusionError, UnreadableFileError, UnreadableStoreError, WriteError
+from fusion.base import (
+    FusionError,
+    UnreadableFileError,
+    UnreadableStoreError,
+    WriteError,
+    fill_options,
+    option_error,
+)
 
 __all__ = [
     "ChunkMismatchError",
@@ -24,8 +29,6 @@ __all__ = [
     "fill_options",
     "option_error",
 ]
-
-E = TypeVar("E", bound=BaseException)
 
 
 class SchemaError(FusionError, ValueError):
@@ -58,35 +61,3 @@ class CorruptObjectError(ChunkMismatchError):
     def __init__(self, message: str, key: str, reason: str) -> None:
         super().__init__(message)
         self.key, self.reason = key, reason
-
-
-def option_error(cls: type[E], template: str, **values: str) -> E:
-    """An error whose message names parameters, worded for whoever reads it.
-
-    ``template`` holds one ``{keyword}`` placeholder per parameter; ``values`` gives the value
-    to show for each (``"True"``, ``"..."``). The message, as Python shows it, names the
-    keyword (``overwrite=True``). The error keeps ``option_template`` and ``option_values``,
-    so that the ``fusion`` command can name the flag that sets the same parameter instead
-    (``--overwrite``); a command without such a flag keeps the keyword.
-
-    Examples
-    --------
-    >>> err = option_error(ValueError, "x exists; pass {overwrite} to replace it", overwrite="True")
-    >>> str(err), err.option_values
-    ('x exists; pass overwrite=True to replace it', {'overwrite': 'True'})
-    """
-    err = cls(fill_options(template, {key: f"{key}={value}" for key, value in values.items()}))
-    err.option_template, err.option_values = template, dict(values)  # type: ignore[attr-defined]
-    return err
-
-
-def fill_options(template: str, wording: dict[str, str]) -> str:
-    """Put each parameter's wording at its ``{keyword}`` placeholder; every other brace of
-    the template (a path's, say) is left as it is.
-
-    >>> fill_options("{a}.zarr exists; pass {overwrite}", {"overwrite": "--overwrite"})
-    '{a}.zarr exists; pass --overwrite'
-    """
-    for key, text in wording.items():
-        template = template.replace("{" + key + "}", text)
-    return template
