@@ -74,3 +74,29 @@ def test_required_groups_and_positionals_are_required_again_afterwards(capsys):
     assert parser.parse_args(["p", "--a"]) == argparse.Namespace(path="p", a=True, b=False)
     assert [a.required for a in parser._actions] == [False, True, False, False]
     assert group.required
+
+
+def _choices(parser: argparse.ArgumentParser) -> set[str]:
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(action.choices)
+
+
+def test_a_verb_loads_only_what_it_needs():
+    assert _choices(build_parser("validate")) == {"validate"}
+    assert {"generate", "segment"} <= _choices(build_parser("generate"))  # the model tasks
+    assert "show" not in _choices(build_parser("generate"))
+    assert _choices(build_parser("frobnicate")) == set(verbs())  # unknown: every verb
+    assert _choices(build_parser(None)) == set(verbs())
+
+
+def test_fusion_example_does_not_import_the_plotting_stack(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from fusion.cli import main; "
+        f"code = main(['example', '-o', {str(tmp_path / 'd.zarr')!r}]); "
+        "print(code, 'matplotlib' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.split()[-2:] == ["0", "False"], done.stderr

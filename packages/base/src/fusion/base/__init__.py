@@ -2,7 +2,8 @@
 
 Errors with exit codes (`FusionError` and its generic subclasses), SHA-256 of files, bytes and
 streams (`hash_file`, `hash_bytes`, `Hasher`, `HashingReader`), files that appear whole or not
-at all (`atomic_write`, `atomic_path`, `partial_sibling`), and fresh ids (`new_id`).
+at all (`atomic_write`, `atomic_path`, `partial_sibling`), fresh ids (`new_id`) and byte counts
+in words (`human_bytes`).
 """
 
 from importlib.metadata import version as _version
@@ -20,6 +21,7 @@ from ._errors import (
 )
 from ._hashing import CHUNK, Hasher, HashingReader, Progress, hash_bytes, hash_file, is_sha256
 from ._ids import new_id
+from ._sizes import human_bytes
 
 __version__ = _version("fusion-base")
 
@@ -40,6 +42,7 @@ __all__ = [
     "fill_options",
     "hash_bytes",
     "hash_file",
+    "human_bytes",
     "is_sha256",
     "new_id",
     "option_error",

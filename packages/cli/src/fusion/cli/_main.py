@@ -20,9 +20,14 @@ EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every installed verb: those of ``fusion.commands`` and
-    those of the installed model tasks (``fusion.tasks``); unknown arguments are named first."""
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with the installed verbs: those of ``fusion.commands`` and those
+    of the installed model tasks (``fusion.tasks``); unknown arguments are named first.
+
+    With ``verb``, only what that verb needs is loaded: its own ``fusion.commands`` entry
+    (named as the verb), or else the model tasks; every verb where neither provides it (so an
+    unknown verb is answered with the full list). Loading a verb imports its package, and some
+    import a lot (``show``: matplotlib), so ``fusion VERB`` costs only its own imports."""
     parser = FusionArgumentParser(
         prog="fusion",
         description="Fused multi-modal voxel datasets of battery electrodes.",
@@ -30,16 +35,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fusion {version('fusion-cli')}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for entry in sorted(entry_points(group="fusion.commands"), key=lambda e: e.name):
+    commands = sorted(entry_points(group="fusion.commands"), key=lambda e: e.name)
+    own = commands if verb is None else [entry for entry in commands if entry.name == verb]
+    _register_commands(subparsers, own)
+    if verb is None or verb not in subparsers.choices:
+        for task in _installed_tasks():
+            task.register_cli(subparsers)
+    if verb is not None and verb not in subparsers.choices:
+        _register_commands(subparsers, [entry for entry in commands if entry not in own])
+    return parser
+
+
+def _register_commands(subparsers: argparse._SubParsersAction, entries: list) -> None:
+    for entry in entries:
         try:
             register = entry.load()
         except Exception as err:  # a broken plug-in must not take the other verbs down
             warnings.warn(f"fusion: verb {entry.name!r} failed to load: {err}", stacklevel=1)
             continue
         register(subparsers)
-    for task in _installed_tasks():
-        task.register_cli(subparsers)
-    return parser
+
+
+def _verb_of(argv: Sequence[str]) -> str | None:
+    """The verb of a command line: its first word that is not an option (the top-level options
+    take no value); None where there is none."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def _installed_tasks() -> list:
@@ -54,7 +74,8 @@ def _installed_tasks() -> list:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``fusion`` command; return its exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_verb_of(argv))
     args = parser.parse_args(argv)
     args.progress = progress_factory(quiet=args.quiet)
     try:

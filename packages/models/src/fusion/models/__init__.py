@@ -22,7 +22,7 @@ runs their ONNX files.
 from ._checks import check_onnx_entry
 from ._cli import add_model_run_options
 from ._device import DEVICES, DeviceUnavailableError, Session, cuda_available, open_session
-from ._generate import ShapeError, generate, latent_shape
+from ._generate import SeededLatent, ShapeError, TooManyTilesError, generate, latent_shape
 from ._open import OpenedModel, ResolvedModel, open_model, resolve_model
 from ._segment import SegmentInputError, segment
 from ._sessions import ModelFile
@@ -34,9 +34,11 @@ __all__ = [
     "ModelFile",
     "OpenedModel",
     "ResolvedModel",
+    "SeededLatent",
     "SegmentInputError",
     "Session",
     "ShapeError",
+    "TooManyTilesError",
     "WrapRequest",
     "add_model_run_options",
     "check_onnx_entry",

@@ -3,8 +3,12 @@
 The latent grid follows from the card: each output space axis is ``scale · latent + offset``
 (SliceGAN: ``32 · (l − 2)``), so a requested shape maps back to one latent size per axis. A shape
 the model cannot produce exactly is refused with the nearest sizes it can, never cropped or
-padded silently. The latent is drawn as the card says (``numpy`` PCG64, seeded), so the same seed
-gives the same volume on every machine up to floating-point rounding of the device.
+padded silently. The latent is drawn as the card says (`fusion.registry.LatentSpec`), so the
+same seed gives the same volume on every machine up to floating-point rounding of the device. A
+``numpy-philox-blocks`` latent is counter-based: each tile draws its own window of it
+(`SeededLatent`), so a volume of any size streams in the memory of a tile and the same seed
+gives the same volume whatever the tiling; a ``numpy-pcg64`` latent is drawn whole first (up to
+`fusion.registry.LATENT_WHOLE_LIMIT`, 1 GiB: about 8,000³ voxels of SliceGAN).
 
 Only what the card's channels need is computed. A model may say in its ONNX metadata
 (``fusion.argmax_of = labels=probabilities``) that an output is the argmax of another over its
@@ -23,6 +27,7 @@ chunks are written by the worker that made them.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -38,15 +43,20 @@ from ._device import Device
 from ._genonnx import metadata, output_names
 from ._open import OpenedModel, open_model, resolve_model
 from ._sessions import ModelFile
-from ._tiles import balanced_tile, tiled_channels
+from ._tiles import balanced_tile, latent_windows, tiled_channels
 from ._wrap import WrapRequest, channel_array, wrap_outputs
 
 __all__ = [
     "GeneratorTile",
+    "SeededLatent",
     "ShapeError",
+    "TooManyTilesError",
     "channels_to_run",
     "generate",
     "latent_shape",
+    "output_nbytes",
+    "output_words",
+    "seeded_latent",
     "size_rule",
     "tile_for",
 ]
@@ -56,10 +66,18 @@ ARGMAX_KEY = "fusion.argmax_of"
 ``probabilities`` over its channel axis."""
 AUTO_TILE_EDGE = 192
 """Output voxels per tile edge for ``tile="auto"``."""
+MAX_TILES = 50_000
+"""The most tiles one run schedules: dask holds the whole task graph, about 8 KiB and 1.3 ms
+to build per tile (measured), so 50,000 tiles (about 7,000³ voxels of SliceGAN at 192³ a
+tile) cost some 400 MiB and a minute before the first tile runs."""
 
 
 class ShapeError(FusionError, ValueError):
     """The model cannot produce the requested shape."""
+
+
+class TooManyTilesError(ShapeError):
+    """The volume asked for needs more tiles than one run schedules (`MAX_TILES`)."""
 
 
 def latent_shape(card: Any, shape: Sequence[int]) -> tuple[int, ...]:
@@ -132,6 +150,37 @@ def tile_for(
     if latent is None:
         return most
     return tuple(balanced_tile(n, most, context) for n in latent[2:])
+
+
+@dataclass(frozen=True)
+class SeededLatent:
+    """A ``numpy-philox-blocks`` latent that is never drawn whole: each tile's task draws its
+    own window (`fusion.registry.draw_latent`), so memory is bounded by the tile at any size;
+    picklable, so windows are drawn on a cluster's workers."""
+
+    spec: Any
+    shape: tuple[int, ...]
+    seed: int
+
+    def window(self, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        from fusion.registry import draw_latent
+
+        return draw_latent(self.spec, self.shape, self.seed, window=spans)
+
+
+def seeded_latent(
+    card: Any, dims: tuple[int, ...], seed: int, *, streamed: bool
+) -> np.ndarray | SeededLatent:
+    """The latent of a run: drawn window by window where the card's rng allows it and the run
+    is tiled, else drawn whole now (refused beyond `fusion.registry.LATENT_WHOLE_LIMIT`)."""
+    from fusion.registry import draw_latent
+
+    if streamed and card.latent.rng == "numpy-philox-blocks":
+        draw_latent(
+            card.latent, dims, seed, window=[(0, 1)] * (len(dims) - 2)
+        )  # refuses a bad seed now
+        return SeededLatent(card.latent, tuple(dims), seed)
+    return draw_latent(card.latent, dims, seed)
 
 
 def channels_to_run(
@@ -212,21 +261,21 @@ def generate(
     the result inside one ``with use_scheduler(...)`` block, which the activity records
     (``scheduler``, ``scheduler_workers``) with the device the workers are asked to use.
     """
-    from fusion.registry import draw_latent
-
     model = resolve_model(ref, registry=registry, offline=offline)
     card = model.card
     if card.latent is None:
         raise ShapeError(f"{model.ref} is not a generator (its card has no latent)")
     dims = latent_shape(card, shape)
+    tile = tile_for(card, dims) if tile == "auto" else tile
+    if tile:
+        _refuse_many_tiles(card, dims, tile, shape)
+    latent = seeded_latent(card, dims, seed, streamed=bool(tile))
     model_file, plan, session = _open_planned(
         open_model(model, device, cache=cache, offline=offline)
     )
     fetch = model_file.outputs or tuple(sorted({c.tensor for c in plan.values()}))
     started = now()
-    latent = draw_latent(card.latent, dims, seed)
     channels = GeneratorTile(model_file, card, plan, card.latent.tensor)
-    tile = tile_for(card, latent.shape) if tile == "auto" else tile
     request = WrapRequest(
         model.ref, model.sha256, card, {card.latent.tensor: latent}, outputs={}, seed=seed
     )
@@ -239,6 +288,7 @@ def generate(
     cells = list(tile) if isinstance(tile, tuple) else tile
     execution = {
         **session.provenance(),
+        "latent_rng": card.latent.rng,
         "tile_latent_cells": cells,
         "outputs_run": list(fetch),
         **scheduler_facts(),
@@ -247,6 +297,37 @@ def generate(
     return wrap_outputs(
         request, execution=execution, started=started, voxel_size_um=voxel, values=values
     )
+
+
+def output_nbytes(card: Any, shape: Sequence[int]) -> int:
+    """Bytes of the channels a generator writes for ``shape`` (z, y, x), uncompressed."""
+    total = 0
+    for channel in card.channels:
+        axes = [a for a in card.tensor(channel.tensor).axes if a.type == "channel"]
+        keeps = channel.transform == "identity" and axes and isinstance(axes[0].size, int)
+        depth = axes[0].size if keeps else 1
+        total += math.prod(shape) * np.dtype(channel.dtype).itemsize * depth
+    return total
+
+
+def output_words(card: Any, shape: Sequence[int]) -> str:
+    """``"a 256×256×256 volume of phase (uint8)"``: what a run writes, for messages."""
+    channels = ", ".join(f"{c.name} ({c.dtype})" for c in card.channels)
+    return f"a {'×'.join(str(int(n)) for n in shape)} volume of {channels}"
+
+
+def _refuse_many_tiles(card: Any, dims: Sequence[int], tile: Any, shape: Sequence[int]) -> None:
+    scale, context = size_rule(card)
+    tiles = [tile] * (len(dims) - 2) if isinstance(tile, int) else list(tile)
+    count = math.prod(
+        len(latent_windows(n, t, context)) for n, t in zip(dims[2:], tiles, strict=True)
+    )
+    if count > MAX_TILES:
+        raise TooManyTilesError(
+            f"{output_words(card, shape)} needs {count:,} tiles of "
+            f"{'×'.join(str(scale * (t - context)) for t in tiles)} voxels; one run schedules "
+            f"at most {MAX_TILES:,}; ask for a smaller volume"
+        )
 
 
 def _open_planned(opened: OpenedModel) -> tuple[ModelFile, dict[str, Any], Any]:

@@ -6,18 +6,33 @@ maps a latent window ``[a, e)`` to exactly the voxels ``[scale · a, scale · (e
 volume the whole latent makes: the edge voxels such a window cannot inform are the ones the
 padding crops. So windows that overlap by ``c`` latent cells give output tiles that do not overlap
 and join without seams (checked in the tests against one-pass generation).
+
+The latent is either an array, cut into windows as the graph is built, or a `WindowedLatent`
+that draws each window inside its tile's task (`fusion.models.SeededLatent`: a counter-based
+draw), so that no more than a tile's latent is ever in memory, whatever the volume's size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from itertools import product
+from typing import Protocol
 
 import dask
 import dask.array as da
 import numpy as np
 
-__all__ = ["balanced_tile", "latent_windows", "tiled_channels"]
+__all__ = ["WindowedLatent", "balanced_tile", "latent_windows", "tiled_channels"]
+
+
+class WindowedLatent(Protocol):
+    """A latent too large to hold, drawn a window at a time; it must pickle."""
+
+    shape: tuple[int, ...]
+    """(1, channels, Lz, Ly, Lx)."""
+
+    def window(self, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """The (1, channels, …) cells ``[a, e)`` along each space axis."""
 
 
 def latent_windows(length: int, tile: int, context: int) -> list[tuple[int, int]]:
@@ -55,7 +70,7 @@ def balanced_tile(length: int, most: int, context: int) -> int:
 
 
 def tiled_channels(
-    latent: np.ndarray,
+    latent: np.ndarray | WindowedLatent,
     run: Callable[[np.ndarray], Mapping[str, np.ndarray]],
     dtypes: Mapping[str, np.dtype],
     scale: int,
@@ -65,8 +80,8 @@ def tiled_channels(
     """Lazy (z, y, x) dask arrays, one per name in ``dtypes``; each chunk of all of them comes
     from one call of ``run`` on one latent window.
 
-    ``latent`` is (1, channels, Lz, Ly, Lx); ``tile`` the latent cells per window edge (one
-    for all axes, or one per axis); ``run(window)`` returns the (z, y, x) values of every
+    ``latent`` is (1, channels, Lz, Ly, Lx), an array or a `WindowedLatent`; ``tile`` the
+    latent cells per window edge (one for all axes, or one per axis); ``run(window)`` returns the (z, y, x) values of every
     channel for that window's output (e.g. its phase labels). Each window is one dask task of
     ``run``, so ``run`` must pickle (`fusion.models._generate.GeneratorTile` does) to run on a
     dask.distributed cluster's workers.
@@ -77,7 +92,10 @@ def tiled_channels(
     blocks = {name: np.empty([len(w) for w in axes], dtype=object) for name in dtypes}
     for index in product(*(range(len(w)) for w in axes)):
         windows = [axes[i][j] for i, j in enumerate(index)]
-        piece = latent[:, :, *(slice(a, e) for a, e in windows)]
+        if isinstance(latent, np.ndarray):
+            piece = latent[:, :, *(slice(a, e) for a, e in windows)]
+        else:
+            piece = dask.delayed(latent.window, pure=True)(windows)
         shape = tuple(scale * (e - a - context) for a, e in windows)
         task = dask.delayed(run, pure=True)(piece)
         for name, dtype in dtypes.items():

@@ -29,11 +29,12 @@ def tiny_model_registry(folder: Path, generator: str = "tiny", segmenter: str = 
     return write_registry(folder / "registry.yaml", models=models)
 
 
-def tiny_generator(folder: Path, seed: int = 7) -> dict[str, Any]:
+def tiny_generator(folder: Path, seed: int = 7, latent_rng: str = "numpy-pcg64") -> dict[str, Any]:
     """A toy 3D generator as ONNX, its test tensors and its card; return the model version entry.
 
     latent z (b, 2, l, l, l), l ≥ 3 → Conv3d (kernel 3, no padding) → Softmax over 3 classes
-    → probs (b, 3, l−2, l−2, l−2). Written with onnx.helper (IR 9, opset 17).
+    → probs (b, 3, l−2, l−2, l−2). Written with onnx.helper (IR 9, opset 17). ``latent_rng``
+    is the card's latent rng (`fusion.registry.LatentSpec`).
     """
     import onnx
     import onnxruntime
@@ -60,17 +61,20 @@ def tiny_generator(folder: Path, seed: int = 7) -> dict[str, Any]:
     onnx_path = folder / "tiny.onnx"
     onnx.save(model, onnx_path)
 
-    z = draw_latent(LatentSpec(tensor="z", distribution="standard-normal"), (1, 2, 5, 5, 5), seed)
+    spec = LatentSpec(tensor="z", distribution="standard-normal", rng=latent_rng)
+    z = draw_latent(spec, (1, 2, 5, 5, 5), seed)
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     (probs,) = session.run(None, {"z": z})
     npz_path = folder / "tiny-test.npz"
     np.savez(npz_path, z=z, probs=probs)
     rel = os.path.relpath(folder, folder.parent)
+    card = tiny_card(f"{rel}/tiny-test.npz", sha(npz_path), npz_path.stat().st_size, seed)
+    card["latent"]["rng"] = latent_rng
     return {
         "url": f"{rel}/tiny.onnx",
         "sha256": sha(onnx_path),
         "size": onnx_path.stat().st_size,
-        "card": tiny_card(f"{rel}/tiny-test.npz", sha(npz_path), npz_path.stat().st_size, seed),
+        "card": card,
     }
 
 

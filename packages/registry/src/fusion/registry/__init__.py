@@ -61,10 +61,19 @@ from ._register import register_dataset, register_model, upgrade_registry
 from ._registry import LoadedRegistry, Resolved, resolve
 from ._report import CheckReport, EntryResult
 from ._resolve import Ref, parse_ref
-from ._tensors import compare, draw_latent, shape_problems
+from ._tensors import (
+    LATENT_BLOCK,
+    LATENT_WHOLE_LIMIT,
+    LatentTooLargeError,
+    compare,
+    draw_latent,
+    shape_problems,
+)
 from .tasks import TASK_GROUP, CheckRequest, Task, installed_tasks
 
 __all__ = [
+    "LATENT_BLOCK",
+    "LATENT_WHOLE_LIMIT",
     "TASK_GROUP",
     "Artifact",
     "BadReferenceError",
@@ -81,6 +90,7 @@ __all__ = [
     "IndexedVersion",
     "IntegrityError",
     "LatentSpec",
+    "LatentTooLargeError",
     "LoadedRegistry",
     "ModelCard",
     "ModelVersion",

@@ -132,17 +132,28 @@ class TensorDescr(RegistryModel):
 class LatentSpec(RegistryModel):
     """How a generator's noise input is drawn from a seed, so that a seed reproduces a volume.
 
-    The recipe is ``rng = numpy.random.default_rng(seed)`` (PCG64), then
+    ``numpy-pcg64``: ``rng = numpy.random.default_rng(seed)`` (PCG64), then
     ``rng.standard_normal(shape, dtype=float32)`` for ``standard-normal`` or
     ``rng.random(shape, dtype=float32)`` (uniform on [0, 1)) for ``uniform``; ``shape`` is
-    the full input shape, batch included. See ``fusion.registry.draw_latent``.
+    the full input shape, batch included. The latent is drawn whole, so its size is bounded
+    (`fusion.registry.LATENT_WHOLE_LIMIT`).
+
+    ``numpy-philox-blocks``: counter-based, so any window of the latent can be drawn alone and
+    a volume of any size streams. The input's axes are batch and channel, then one to three
+    space axes; the space axes are cut into blocks of B = `fusion.registry.LATENT_BLOCK` cells
+    per axis, counted from 0. Block ``(i, j, k)`` is drawn as above from
+    ``numpy.random.Generator(numpy.random.Philox(key=seed, counter=[0, i, j, k]))`` (unused
+    block indices 0) with shape ``(batch, channel, B, …)`` (B per space axis), and the latent is the blocks
+    side by side, cut to the input's shape. A cell's value depends only on the seed and its position: the same seed
+    gives the same latent whatever the tiling, and a larger latent extends a smaller one. The
+    seed must be in [0, 2¹²⁸). See ``fusion.registry.draw_latent``.
     """
 
     tensor: TensorName
     """The input that receives the noise."""
     distribution: Literal["standard-normal", "uniform"]
-    rng: Literal["numpy-pcg64"] = "numpy-pcg64"
-    """The bit generator behind the recipe above."""
+    rng: Literal["numpy-pcg64", "numpy-philox-blocks"] = "numpy-pcg64"
+    """The bit generator and recipe above."""
 
 
 class OutputChannel(RegistryModel):
@@ -345,6 +356,21 @@ class ModelCard(RegistryModel):
                 a.type == "channel" for a in outputs[channel.tensor].axes
             ):
                 raise _card_error("argmax needs a channel axis, and {v} has none", channel.tensor)
+        return self
+
+    @_model_validator(mode="after")
+    def _blocks_latent_axes(self) -> ModelCard:
+        """A ``numpy-philox-blocks`` latent is (batch, channel, 1 to 3 space axes)."""
+        latent = self.tensor(self.latent.tensor) if self.latent is not None else None
+        if latent is None or self.latent.rng != "numpy-philox-blocks":
+            return self
+        kinds = [axis.type for axis in latent.axes]
+        space = kinds[2:]
+        if kinds[:2] != ["batch", "channel"] or set(space) != {"space"} or len(space) > 3:
+            raise _card_error(
+                "a numpy-philox-blocks latent has axes batch, channel, then 1 to 3 space axes; {v}",
+                f"{latent.name} has " + ", ".join(kinds),
+            )
         return self
 
 

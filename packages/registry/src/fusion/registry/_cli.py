@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from fusion.base import human_bytes
 from fusion.cli import progress_factory, worded
 from fusion.schema.cli_options import add_storage_option, storage_options_from
 
@@ -268,10 +269,4 @@ def _add_cache(parser: argparse.ArgumentParser) -> None:
 
 
 def _size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    raise AssertionError
+    return "?" if n is None else human_bytes(n)

@@ -58,6 +58,7 @@ from .model.v0_2 import (
 )
 from .share._push import PushResult, push
 from .store._manifest import ChunkDigest, ChunkManifest
+from .store._room import NoRoomError, check_room, room_note
 from .store._source import open_group
 from .store._write import write
 from .store._write_times import end_when_written
@@ -81,6 +82,7 @@ __all__ = [
     "Finding",
     "FusionError",
     "ModelEntity",
+    "NoRoomError",
     "Provenance",
     "PushResult",
     "RootAttrs",
@@ -95,6 +97,7 @@ __all__ = [
     "__version__",
     "active_client",
     "check_reachable",
+    "check_room",
     "end_when_written",
     "fill_options",
     "json_schemas",
@@ -103,6 +106,7 @@ __all__ = [
     "option_error",
     "provenance",
     "push",
+    "room_note",
     "scheduler_facts",
     "unique_id",
     "use_scheduler",

@@ -9,6 +9,7 @@ for). Verb: ``fusion generate MODEL --shape Z Y X -o OUT``.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,8 @@ from fusion.registry.tasks import CheckRequest, Task
 
 from .._checks import check_onnx_entry
 from .._cli import add_model_run_options, stored_fractions, voxel_size_arg
-from .._generate import generate
+from .._generate import generate, output_nbytes, output_words
+from .._open import resolve_model
 from .._wrap import wrap_for_check
 
 __all__ = ["Generate3D", "latent_problems", "register_generate"]
@@ -82,6 +84,19 @@ def register_generate(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_generate)
 
 
+def check_output_room(args: argparse.Namespace) -> None:
+    """Before the model opens: refuse an output the target's disk cannot hold
+    (`fusion.schema.check_room`), and say so where it fits only if it compresses well."""
+    from fusion.schema import check_room, room_note
+
+    card = resolve_model(args.model, registry=args.registry, offline=args.offline).card
+    if card.latent is None:
+        return  # generate() refuses it, in its words
+    room = check_room(args.output, output_nbytes(card, args.shape), output_words(card, args.shape))
+    if note := room_note(room):
+        print(note, file=sys.stderr)
+
+
 def run_generate(args: argparse.Namespace) -> int:
     from fusion.schema import check_reachable, write
     from fusion.schema.cli_options import scheduler_from, storage_options_from
@@ -89,6 +104,7 @@ def run_generate(args: argparse.Namespace) -> int:
     options = storage_options_from(args)
     with scheduler_from(args):
         check_reachable(args.output)
+        check_output_room(args)
         tree = generate(
             args.model, args.shape, seed=args.seed, device=args.device,
             voxel_size_um=voxel_size_arg(args.voxel_size), registry=args.registry,

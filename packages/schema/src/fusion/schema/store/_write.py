@@ -45,6 +45,7 @@ from ._digest_store import DigestStore
 from ._manifest import ChunkDigest, digest, encode_manifest, manifest_key, manifests_for
 from ._objects import Objects, open_objects
 from ._partials import claimed_partial, remove_stale_partials
+from ._room import check_room
 from ._write_times import ENDS_WHEN_WRITTEN, ends_when_written, with_written_times
 
 __all__ = ["CHUNK_BYTES", "write"]
@@ -90,6 +91,9 @@ def write(
     WriteError
         The destination exists (without ``overwrite``) or the write failed; the destination
         is as it was before the call.
+    NoRoomError
+        A local destination's disk could not hold the data even compressed 100× (see
+        `fusion.schema.check_room`; nothing is written).
     SchemaError
         The tree marks (`end_when_written`) an activity its provenance does not hold (nothing
         is written).
@@ -104,6 +108,7 @@ def write(
         validate(tree, level="metadata").raise_for_errors()
     ends_when_written(tree.attrs)  # a bad mark is refused before anything is written
     location = os.fspath(url)
+    check_room(location, _nbytes(tree))
     if "://" in location:
         _write_to_url(tree, location, overwrite, storage_options or {})
     elif location.endswith(".zip"):
@@ -175,6 +180,15 @@ def _write_to_url(
         raise WriteError(
             f"writing {url} failed; the store is marked incomplete and will not validate: {err}"
         ) from err
+
+
+def _nbytes(tree: xr.DataTree) -> int:
+    """The tree's arrays, uncompressed (lazy ones without computing them)."""
+    return sum(
+        variable.nbytes
+        for node in tree.subtree
+        for variable in node.to_dataset(inherit=False).variables.values()
+    )
 
 
 def _has_root(store: zarr.abc.store.Store) -> bool:
