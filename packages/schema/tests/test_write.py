@@ -214,3 +214,23 @@ def test_a_partial_being_written_is_left_alone(tmp_path, monkeypatch):
         write(make_example(size="tiny"), dest)
         assert busy.exists()
     assert validate(dest).ok
+
+
+def test_a_dataset_the_disk_cannot_hold_is_refused_and_the_old_one_kept(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from fusion.schema import NoRoomError
+
+    tree = make_example(size="tiny", seed=3)
+    write(tree, tmp_path / "a.zarr")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    nbytes = writer._nbytes(tree)
+    assert nbytes == sum(v.nbytes for n in tree.subtree for v in n.dataset.variables.values())
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 0, nbytes // 101))
+    with pytest.raises(NoRoomError, match=r"a\.zarr: not enough room: the dataset is .* free"):
+        write(tree, tmp_path / "a.zarr", overwrite=True)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 0, nbytes // 99))
+    write(tree, tmp_path / "a.zarr", overwrite=True)  # fits if it compresses 99×: goes ahead

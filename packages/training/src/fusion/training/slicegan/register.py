@@ -67,22 +67,46 @@ def training_note(record: dict, measured: list[dict]) -> str:
     return gan_training_note(record, "models/slicegan-nmc/train.py") + verdict
 
 
+def redraw_test_tensors(onnx: Path, card: dict, out: Path) -> None:
+    """The test tensors of ``card`` for ``onnx``: the latent its recipe draws for `TEST_SEED`
+    (1, 16, 4, 4, 4) and what onnxruntime makes of it (``labels``, ``probabilities``)."""
+    import numpy as np
+
+    from fusion.models import open_session
+    from fusion.registry import LatentSpec, draw_latent
+
+    latent = draw_latent(LatentSpec.model_validate(card["latent"]), (1, 16, 4, 4, 4), TEST_SEED)
+    session = open_session(onnx, "cpu").session
+    names = [o.name for o in session.get_outputs()]
+    outputs = dict(zip(names, session.run(names, {"latent": latent}), strict=True))
+    np.savez(out, latent=latent, **outputs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", required=True)
     parser.add_argument(
         "--folder", type=Path, default=None, help="where the export lies (default: <version>/)"
     )
+    parser.add_argument(
+        "--onnx", type=Path, default=None,
+        help="an earlier version's ONNX file, registered again under --version (its weights "
+        "with a new card, e.g. 0.5.0's latent recipe); the test tensors are then redrawn as "
+        "the card says and run through it (default: <folder>/slicegan-nmc.onnx)",
+    )  # fmt: skip
     args = parser.parse_args()
     args.folder = args.folder or HERE / args.version
     card = yaml.safe_load((HERE / "card.yaml").read_text(encoding="utf-8"))
+    onnx = args.onnx or args.folder / "slicegan-nmc.onnx"
+    if args.onnx is not None:
+        redraw_test_tensors(onnx, card, args.folder / "test-tensors.npz")
     record = json.loads((args.folder / "export.json").read_text())
     measured = evaluations(args.folder)
     card["description"] += training_note(record, list(measured.values()))
     card["metrics"] = [m for suffix, e in measured.items() for m in metrics(e, suffix)]
     tensors = args.folder / "test-tensors.npz"
     entry = register_model(
-        REGISTRY, "slicegan-nmc", args.version, args.folder / "slicegan-nmc.onnx", card, tensors,
+        REGISTRY, "slicegan-nmc", args.version, onnx, card, tensors,
         tolerance={"rtol": 1e-4, "atol": 1e-5}, seed=TEST_SEED,
     )  # fmt: skip
     print(f"registered model:slicegan-nmc@{args.version} ({entry.size:,} B, {entry.sha256[:12]})")
