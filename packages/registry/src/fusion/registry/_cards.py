@@ -18,12 +18,13 @@ absolute URL goes to ``<models|datasets>/<name>/<version>/card.yaml`` beside the
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
 
 from pydantic import ValidationError
 
 from . import _errors as errors
-from ._base import url_protocol
+from ._base import SEMVER_PATTERN, url_protocol
 from ._cache import Cache
 from ._card import DatasetCard, ModelCard
 from ._index import CardFile
@@ -47,6 +48,8 @@ def card_url_for(kind: str, name: str, version: str, artifact_url: str) -> str:
     'models/slicegan-nmc/0.4.0/card.yaml'
     >>> card_url_for("model", "slicegan-nmc-xct", "0.1.0", "models/slicegan-nmc-xct/iso/a.onnx")
     'models/slicegan-nmc-xct/iso/0.1.0/card.yaml'
+    >>> card_url_for("model", "slicegan-nmc", "0.5.0", "models/slicegan-nmc/0.4.0/slicegan-nmc.onnx")
+    'models/slicegan-nmc/0.5.0/card.yaml'
     >>> card_url_for("dataset", "nmc-demo", "0.1.0", "datasets/nmc-demo-0.1.0.zip")
     'datasets/nmc-demo-0.1.0.card.yaml'
     >>> card_url_for("dataset", "nmc-demo", "0.2.0", "datasets/nmc-demo.zip")
@@ -62,7 +65,9 @@ def card_url_for(kind: str, name: str, version: str, artifact_url: str) -> str:
         stem = stem if stem.endswith(version) else f"{stem}-{version}"
         return posixpath.join(folder, stem + ".card.yaml")
     if posixpath.basename(folder) != version:
-        folder = posixpath.join(folder, version)
+        # an earlier version's file, registered again: the card goes beside that version's folder
+        shared = re.match(SEMVER_PATTERN, posixpath.basename(folder)) is not None
+        folder = posixpath.join(posixpath.dirname(folder) if shared else folder, version)
     return posixpath.join(folder, "card.yaml")
 
 

@@ -79,7 +79,7 @@ def redraw_test_tensors(onnx: Path, card: dict, out: Path) -> None:
     session = open_session(onnx, "cpu").session
     names = [o.name for o in session.get_outputs()]
     outputs = dict(zip(names, session.run(names, {"latent": latent}), strict=True))
-    np.savez(out, latent=latent, **outputs)
+    np.savez_compressed(out, latent=latent, **outputs)
 
 
 def main() -> None:
