@@ -11,7 +11,7 @@ def human_bytes(n: float) -> str:
     """``n`` bytes in the largest binary unit that keeps the number at least 1.
 
     >>> human_bytes(512), human_bytes(1536), human_bytes(10**15), human_bytes(0)
-    ('512 B', '1.5 KiB', '888.2 TiB', '0 B')
+    ('512 B', '1.5 KiB', '909.5 TiB', '0 B')
     """
     value = float(n)
     for unit in _UNITS:
