@@ -1,5 +1,5 @@
 """The verbs fusion-schema adds to the ``fusion`` command: ``validate``, ``example``, ``schema``,
-``push``.
+``push``, ``export``.
 
 Each verb parses its arguments, calls one library function, prints, and returns an exit code.
 The ``fusion`` program (fusion-cli) finds these through the ``fusion.commands`` entry points
@@ -27,7 +27,13 @@ from .model._jsonschema import write_json_schemas
 from .share._push import PushResult, push
 from .store._write import write
 
-__all__ = ["register_example", "register_push", "register_schema", "register_validate"]
+__all__ = [
+    "register_example",
+    "register_export",
+    "register_push",
+    "register_schema",
+    "register_validate",
+]
 
 Subparsers = argparse._SubParsersAction
 
@@ -170,3 +176,39 @@ def describe_push(source: str, result: PushResult) -> str:
     if result.archive is not None:
         line += f"; archive sha256 {result.archive.sha256}, size {result.archive.size}"
     return line
+
+
+def register_export(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="write a dataset in another community format (ome-zarr)",
+        description="ome-zarr: write the OME-Zarr 0.5 view of a dataset (every scale group's "
+        "channels as multiscale images with pyramids, label channels as image-labels with "
+        "their colours), for napari, Neuroglancer, webKnossos, Vizarr and the BioImage tools. "
+        "Level 0 is copied without re-encoding. Exit 0: written; 1: the dataset does not "
+        "conform; 2: unreadable source or unwritable destination.",
+    )
+    parser.add_argument("format", choices=("ome-zarr",), help="the format to write")
+    parser.add_argument("source", metavar="IN", help="dataset: folder, .zip file or fsspec URL")
+    parser.add_argument("-o", "--output", required=True, help="folder or writable fsspec URL")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    add_storage_option(parser)
+    add_source_option(parser)
+    parser.set_defaults(run=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from .ome._export import export_ome_zarr  # dask and the pyramid code: only for this verb
+
+    with _progress(args)(f"exporting {args.source}") as progress:
+        result = export_ome_zarr(
+            args.source,
+            args.output,
+            overwrite=args.overwrite,
+            storage_options=storage_options_from(args),
+            source_options=source_options_from(args),
+            progress=progress,
+        )
+    levels = ", ".join(f"{path} ({n} level{'s' * (n > 1)})" for path, n in result.images.items())
+    print(f"wrote {result.destination} (OME-Zarr 0.5): {levels}")
+    return 0

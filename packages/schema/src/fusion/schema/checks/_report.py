@@ -88,6 +88,12 @@ CODES: dict[str, tuple[Severity, str]] = {
     "data.missing-chunk": ("error", "a chunk listed in the array's chunk manifest is absent from the store"),
     "data.corrupt-chunk": ("error", "a chunk's bytes differ from its SHA-256 in the chunk manifest, or a chunk is stored that the manifest does not list"),
     "data.invalid-manifest": ("error", "an array's chunk manifest cannot be parsed, or is missing while other arrays have one"),
+    # OME-Zarr views (`fusion export ome-zarr`, spec/fusion-ome-1.md)
+    "ome.view-record": ("error", "the view's `fusion_ome_view` record is missing, malformed, or names an image the view does not hold"),
+    "ome.metadata": ("error", "an image group's OME-Zarr 0.5 metadata is missing or malformed (version, axes, datasets, image-label, labels)"),
+    "ome.scale": ("error", "a level's scale or translation disagrees with the voxel size and origin of the dataset's coordinates"),
+    "ome.missing-level": ("error", "a pyramid level is absent, has the wrong shape, or the image has fewer levels than the rule gives"),
+    "ome.level-values": ("error", "a pyramid level's values are not its reduction (mean, mode or stride) of the level before it"),
     # the validator itself
     "validator.internal-error": ("error", "a check failed unexpectedly; please report it with the store"),
 }  # fmt: skip

@@ -6,7 +6,9 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from ..store._source import SUPPORTED_TARGETS, describe_target, tree_from_target
+import zarr
+
+from ..store._source import SUPPORTED_TARGETS, describe_target, open_group, tree_from_target
 from ._chunk import ChunkAudit, check_listed
 from ._data import Progress, check_data
 from ._metadata import check_metadata
@@ -68,6 +70,8 @@ def validate(
     report = ValidationReport(target=describe_target(target), level=level)
     by_location = isinstance(target, str | os.PathLike)
     audit = ChunkAudit(target, storage_options) if by_location and level == "data" else None
+    if _check_if_ome_view(target, storage_options, report, level):
+        return report
     try:
         tree = tree_from_target(target, storage_options)
     except Exception as err:
@@ -93,6 +97,28 @@ def validate(
             f"{type(err).__name__}: {err}; please report this with the store",
         )
     return report
+
+
+def _check_if_ome_view(
+    target: Any, storage_options: Mapping[str, Any] | None, report: ValidationReport, level: str
+) -> bool:
+    """Check an OME view (`fusion export ome-zarr`) by its own rules; False for anything else."""
+    if not isinstance(target, str | os.PathLike | zarr.Group):
+        return False
+    try:
+        group = open_group(target, storage_options)
+        record = group.attrs.get("fusion_ome_view")
+    except Exception:
+        return False  # not openable: the usual path reports it
+    if record is None:
+        return False
+    from ..ome._checks import check_view  # the view's writer imports this module
+
+    try:
+        check_view(group, record, report, level)
+    except Exception as err:  # a bug of ours must still give the user a report
+        report.add("validator.internal-error", "/", f"{type(err).__name__}: {err}")
+    return True
 
 
 def _workers_can_open(target: Any) -> bool:
