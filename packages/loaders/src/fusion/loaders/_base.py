@@ -2,13 +2,15 @@
 
 A loader is any object with ``kind``, ``description``, ``can_open(path)`` and
 ``open(path, **options) -> xarray.DataTree``, registered in the ``fusion.loaders`` entry-point
-group under its kind (``sem``, ``xct``, ``ebsd``, ``eels``). ``choose_loader`` is the only
+group under its kind (``sem``, ``xct``, ``ebsd``, ``eels``, ``ome-zarr``). A loader with
+``accepts_urls = True`` is also handed fsspec URLs (as strings). ``choose_loader`` is the only
 dispatch; a miss lists what is installed.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import warnings
 from importlib.metadata import entry_points
@@ -84,7 +86,8 @@ def load(kind: str, path: str | os.PathLike[str], **options: Any) -> xr.DataTree
     kind
         ``sem``, ``xct``, ``ebsd`` or ``eels`` (see `available_loaders`).
     path
-        The file, or for XCT slice stacks the folder.
+        The file, or for XCT slice stacks the folder; for ``ome-zarr`` the store's folder or
+        fsspec URL.
     **options
         Loader options, e.g. ``voxel_size_um`` where the file has no calibration.
 
@@ -94,10 +97,26 @@ def load(kind: str, path: str | os.PathLike[str], **options: Any) -> xr.DataTree
         The file is missing, empty, truncated, of another format, or inconsistent; the message
         names the file and the problem.
     """
-    target = Path(path)
-    if not target.exists():
-        raise LoaderError(f"{target}: no such file or folder")
     loader = choose_loader(kind)
+    location = os.fspath(path)
+    if "://" in location and getattr(loader, "accepts_urls", False):
+        target: Path | str = location  # fsspec opens it; the loader reports what is wrong
+    else:
+        target = Path(path)
+        if not target.exists():
+            raise LoaderError(f"{target}: no such file or folder")
+    accepted = _keywords(loader.open)
+    unknown = sorted(set(options) - accepted) if accepted is not None else []
+    if unknown:
+        raise LoaderError(f"the {kind} loader takes no option {', '.join(unknown)}")
     if not loader.can_open(target):
         raise LoaderError(f"{target}: not a file the {kind} loader reads ({loader.description})")
     return loader.open(target, **options)
+
+
+def _keywords(method: Any) -> set[str] | None:
+    """The keyword parameters a loader's ``open`` takes; None where it takes ``**options``."""
+    parameters = inspect.signature(method).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind is not inspect.Parameter.VAR_POSITIONAL}

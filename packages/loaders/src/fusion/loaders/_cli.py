@@ -8,7 +8,12 @@ import warnings
 from importlib.metadata import entry_points
 
 from fusion.schema import write
-from fusion.schema.cli_options import add_storage_option, storage_options_from
+from fusion.schema.cli_options import (
+    add_source_option,
+    add_storage_option,
+    source_options_from,
+    storage_options_from,
+)
 
 from ._base import LoaderWarning, load
 
@@ -25,7 +30,10 @@ def register_load(subparsers: argparse._SubParsersAction) -> None:
         f"atomically, as a dataset that conforms to the format. Kinds: {', '.join(kinds)}.",
     )
     parser.add_argument("kind", choices=kinds or None, help="technique")
-    parser.add_argument("input", help="instrument file (or folder of TIFF slices for xct)")
+    parser.add_argument(
+        "input",
+        help="instrument file (or folder of TIFF slices for xct; store folder or URL for ome-zarr)",
+    )
     parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
     parser.add_argument(
         "--voxel-size",
@@ -35,10 +43,15 @@ def register_load(subparsers: argparse._SubParsersAction) -> None:
         metavar="UM",
         help="voxel size in micrometres (one value, or z y x) where the file has none",
     )
+    parser.add_argument(
+        "--modality",
+        help="technique that made the image, where the file does not say (ome-zarr): XCT, SEM, ...",
+    )
     parser.add_argument("--material", default="unspecified", help="sample material to record")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_storage_option(parser)
+    add_source_option(parser)
     parser.set_defaults(run=run_load)
 
 
@@ -46,6 +59,10 @@ def run_load(args: argparse.Namespace) -> int:
     options: dict[str, object] = {"material": args.material}
     if args.voxel_size_um is not None:
         options["voxel_size_um"] = tuple(args.voxel_size_um)
+    if args.modality is not None:
+        options["modality"] = args.modality
+    if source := source_options_from(args):
+        options["storage_options"] = source
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LoaderWarning)
         tree = load(args.kind, args.input, **options)

@@ -245,6 +245,7 @@ def _write_channel_first(group: zarr.Group, array: zarr.Array) -> None:
     spatial = tuple(array.chunks)[:3]
     chunks = (array.shape[3], *spatial)
     target = _create_level(group, "0", data.shape, array.dtype, chunks, ("c", "z", "y", "x"))
+    target.attrs.update(array.attrs.asdict())  # as a copied level 0 keeps them
     da.store(data.rechunk(chunks), target, lock=False)
 
 
