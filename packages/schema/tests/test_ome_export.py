@@ -287,3 +287,19 @@ def test_the_command(wide, tmp_path):
         capture_output=True, text=True,
     )  # fmt: skip
     assert again.returncode == 2 and "--overwrite" in again.stderr
+
+
+def test_blocks_are_reduced_in_slabs_to_the_same_values():
+    from fusion.schema.ome._export import SLAB_PLANES, _reduce_in_slabs
+
+    rng = np.random.default_rng(5)
+    labels = rng.choice(np.array(FLAGS, np.uint8), size=(2 * SLAB_PLANES + 7, 6, 5))
+    halve = [True, True, True]
+    np.testing.assert_array_equal(
+        _reduce_in_slabs(labels, halve, "mode", FLAGS), reduce_block(labels, halve, "mode", FLAGS)
+    )
+    grey = rng.normal(size=(3, 2 * SLAB_PLANES + 1, 4)).astype(np.float32)  # c first: not halved
+    halve = [False, True, True]
+    np.testing.assert_array_equal(
+        _reduce_in_slabs(grey, halve, "mean", None), reduce_block(grey, halve, "mean", None)
+    )

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import warnings
 from importlib.metadata import entry_points
 
 from fusion.schema import write
 from fusion.schema.cli_options import (
+    add_ome_option,
     add_source_option,
     add_storage_option,
     source_options_from,
     storage_options_from,
+    write_ome_view,
 )
 
 from ._base import LoaderWarning, load
@@ -52,6 +55,7 @@ def register_load(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_storage_option(parser)
     add_source_option(parser)
+    add_ome_option(parser)
     parser.set_defaults(run=run_load)
 
 
@@ -72,6 +76,8 @@ def run_load(args: argparse.Namespace) -> int:
     notes = [str(w.message) for w in caught if issubclass(w.category, LoaderWarning)]
     summary = summarize(tree, where, notes)
     print(json.dumps(summary, indent=2) if args.json else _summary_line(summary))
+    if view := write_ome_view(args, where, storage_options_from(args)):
+        print(view, file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from fusion.schema.cli_options import add_scheduler_options, add_storage_option
+from fusion.schema.cli_options import add_ome_option, add_scheduler_options, add_storage_option
 
 from ._device import DEVICES
 
@@ -15,7 +15,8 @@ __all__ = ["add_model_run_options", "stored_fractions", "voxel_size_arg"]
 
 def add_model_run_options(parser: argparse.ArgumentParser) -> None:
     """The options of every verb that runs registered models and writes a dataset: where it
-    runs (``--device``, ``--scheduler``), where the models come from, and where it writes."""
+    runs (``--device``, ``--scheduler``), where the models come from, and where it writes
+    (``--ome-zarr``: its OME-Zarr view too)."""
     parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--registry", help="registry file or URL (default: FUSION_REGISTRY)")
@@ -23,6 +24,7 @@ def add_model_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true")
     add_storage_option(parser)
     add_scheduler_options(parser)
+    add_ome_option(parser)
 
 
 def stored_fractions(where: str, options: dict, group: str, name: str) -> str | None:

@@ -17,6 +17,7 @@ from ._errors import FusionError
 from ._scheduler import parse_scheduler, use_scheduler
 
 __all__ = [
+    "add_ome_option",
     "add_scheduler_options",
     "add_source_option",
     "add_storage_option",
@@ -24,6 +25,7 @@ __all__ = [
     "scheduler_from",
     "source_options_from",
     "storage_options_from",
+    "write_ome_view",
 ]
 
 
@@ -106,3 +108,28 @@ def add_scheduler_options(parser: argparse.ArgumentParser) -> None:
 def scheduler_from(args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]:
     """`use_scheduler` as the parsed ``--scheduler`` and ``--workers`` say."""
     return use_scheduler(args.scheduler, workers=args.workers)
+
+
+def add_ome_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ome-zarr",
+        metavar="VIEW",
+        help="also write the dataset's OME-Zarr 0.5 view, with pyramids, to VIEW (a folder or "
+        "fsspec URL), as `fusion export ome-zarr` does, once the dataset is written",
+    )
+
+
+def write_ome_view(args: argparse.Namespace, written: str, options: dict[str, Any]) -> str | None:
+    """Export the view ``--ome-zarr`` asks for of the dataset just written; the line to print
+    (None where it was not asked)."""
+    if not getattr(args, "ome_zarr", None):
+        return None
+    from .ome._export import export_ome_zarr  # dask and the pyramid code: only when asked
+
+    result = export_ome_zarr(written, args.ome_zarr, overwrite=bool(args.overwrite),
+                             storage_options=options, source_options=options)  # fmt: skip
+    levels = max(result.images.values(), default=0)
+    return (
+        f"wrote {result.destination}: OME-Zarr 0.5 view, {len(result.images)} image(s), "
+        f"up to {levels} level(s)"
+    )

@@ -99,7 +99,7 @@ def check_output_room(args: argparse.Namespace) -> None:
 
 def run_generate(args: argparse.Namespace) -> int:
     from fusion.schema import check_reachable, write
-    from fusion.schema.cli_options import scheduler_from, storage_options_from
+    from fusion.schema.cli_options import scheduler_from, storage_options_from, write_ome_view
 
     options = storage_options_from(args)
     with scheduler_from(args):
@@ -115,4 +115,6 @@ def run_generate(args: argparse.Namespace) -> int:
     run = tree.attrs["fusion"]["provenance"]["activities"]["run-model"]["parameters"]
     shown = f" phases {fractions}" if fractions else ""
     print(f"wrote {where}: {tuple(args.shape)} on {run['device']}, seed {args.seed};{shown}")
+    if view := write_ome_view(args, where, options):
+        print(view)
     return 0

@@ -61,7 +61,7 @@ def register_segment(subparsers: argparse._SubParsersAction) -> None:
 
 def run_segment(args: argparse.Namespace) -> int:
     from fusion.schema import check_reachable, write
-    from fusion.schema.cli_options import scheduler_from, storage_options_from
+    from fusion.schema.cli_options import scheduler_from, storage_options_from, write_ome_view
 
     options = storage_options_from(args)
     with scheduler_from(args):
@@ -81,4 +81,6 @@ def run_segment(args: argparse.Namespace) -> int:
         fractions = stored_fractions(where, options, group, name)
     print(f"wrote {where}: {made} from {run['parameters']['input_channel']} "
           f"on {run['parameters']['device']}; phases {fractions}")  # fmt: skip
+    if view := write_ome_view(args, where, options):
+        print(view)
     return 0

@@ -267,7 +267,7 @@ def _write_level(
         tuple(c * 2 if h else c for c, h in zip(out_chunks, halve, strict=True))
     )
     reduced = source.map_blocks(
-        reduce_block,
+        _reduce_in_slabs,
         halve,
         image.reduction,
         image.flag_values,
@@ -280,6 +280,27 @@ def _write_level(
     dims = ("c", "z", "y", "x") if lead else ("z", "y", "x")
     target = _create_level(group, name, reduced.shape, previous.dtype, out_chunks, dims)
     da.store(reduced, target, lock=False)
+
+
+SLAB_PLANES = 32
+"""Planes of a block reduced at a time: the temporaries of `reduce_block` (a regrouped copy,
+one mask per flag value) then take a few slabs' worth of memory, not a few blocks'."""
+
+
+def _reduce_in_slabs(
+    block: np.ndarray, halve: list[bool], reduction: Any, flags: list[int] | None
+) -> np.ndarray:
+    """`reduce_block` of ``block``, `SLAB_PLANES` planes (an even number) at a time along
+    its first halved axis."""
+    axis = halve.index(True) if True in halve else None
+    if axis is None or block.shape[axis] <= SLAB_PLANES:
+        return reduce_block(block, halve, reduction, flags)
+    index = [slice(None)] * block.ndim
+    parts = []
+    for start in range(0, block.shape[axis], SLAB_PLANES):
+        index[axis] = slice(start, start + SLAB_PLANES)
+        parts.append(reduce_block(block[tuple(index)], halve, reduction, flags))
+    return np.concatenate(parts, axis=axis)
 
 
 def _spatial_shape(image: ImagePlan, name: str) -> tuple[int, ...]:

@@ -20,6 +20,10 @@ __all__ = [
 OME_VERSION = "0.5"
 SPACE_UNIT = "micrometer"
 """OME-Zarr's name (UDUNITS-2) for the format's ``um``."""
+TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+         "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+"""Colours of a label channel without ``flag_colors``, in flag order: matplotlib's ``tab10``,
+as ``fusion show`` draws them."""
 
 
 def multiscales_attrs(
@@ -65,7 +69,8 @@ def labels_attrs(names: Sequence[str]) -> dict[str, Any]:
 
 def image_label_attrs(channel_attrs: Mapping[str, Any], *, has_parent: bool) -> dict[str, Any]:
     """``image-label`` of a label channel: a colour and a name per flag value (from
-    ``flag_colors`` and ``flag_meanings``); an integer channel without flags gets none.
+    ``flag_colors``, else `TAB10`, and ``flag_meanings``); an integer channel without flags
+    gets none.
 
     ``source.image`` is the parent image (``../../``, OME's default) where there is one, and
     left out otherwise.
@@ -84,7 +89,9 @@ def image_label_attrs(channel_attrs: Mapping[str, Any], *, has_parent: bool) -> 
         label["properties"] = [
             {"label-value": v, "name": n} for v, n in zip(values, names, strict=True)
         ]
-        colours = channel_attrs.get("flag_colors")
+        colours = channel_attrs.get("flag_colors") or [
+            TAB10[i % len(TAB10)] for i in range(len(values))
+        ]
         if colours:
             label["colors"] = [
                 {"label-value": v, "rgba": rgba(c)} for v, c in zip(values, colours, strict=True)
