@@ -6,8 +6,6 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import zarr
-
 from ..store._source import SUPPORTED_TARGETS, describe_target, open_group, tree_from_target
 from ._chunk import ChunkAudit, check_listed
 from ._data import Progress, check_data
@@ -70,14 +68,14 @@ def validate(
     report = ValidationReport(target=describe_target(target), level=level)
     by_location = isinstance(target, str | os.PathLike)
     audit = ChunkAudit(target, storage_options) if by_location and level == "data" else None
-    if _check_if_ome_view(target, storage_options, report, level):
-        return report
     try:
         tree = tree_from_target(target, storage_options)
     except Exception as err:
         report.readable = False
         report.add("store.unreadable", "/", _unreadable_message(target, err))
         return report
+    if "fusion_ome_view" in tree.attrs:
+        return _check_ome_view(target, storage_options, report, level)
     try:
         channels = check_metadata(tree, report)
         if level == "metadata" and by_location:
@@ -99,26 +97,18 @@ def validate(
     return report
 
 
-def _check_if_ome_view(
+def _check_ome_view(
     target: Any, storage_options: Mapping[str, Any] | None, report: ValidationReport, level: str
-) -> bool:
-    """Check an OME view (`fusion export ome-zarr`) by its own rules; False for anything else."""
-    if not isinstance(target, str | os.PathLike | zarr.Group):
-        return False
-    try:
-        group = open_group(target, storage_options)
-        record = group.attrs.get("fusion_ome_view")
-    except Exception:
-        return False  # not openable: the usual path reports it
-    if record is None:
-        return False
+) -> ValidationReport:
+    """Check an OME view (`fusion export ome-zarr`, spec/fusion-ome-1.md) by its own rules."""
     from ..ome._checks import check_view  # the view's writer imports this module
 
     try:
-        check_view(group, record, report, level)
+        group = open_group(target, storage_options)
+        check_view(group, group.attrs["fusion_ome_view"], report, level)
     except Exception as err:  # a bug of ours must still give the user a report
         report.add("validator.internal-error", "/", f"{type(err).__name__}: {err}")
-    return True
+    return report
 
 
 def _workers_can_open(target: Any) -> bool:
