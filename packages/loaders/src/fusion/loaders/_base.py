@@ -87,7 +87,8 @@ def load(kind: str, path: str | os.PathLike[str], **options: Any) -> xr.DataTree
         ``sem``, ``xct``, ``ebsd`` or ``eels`` (see `available_loaders`).
     path
         The file, or for XCT slice stacks the folder; for ``ome-zarr`` the store's folder or
-        fsspec URL.
+        fsspec URL; for serial-section ``ebsd``, a list of maps (or a glob pattern in it) or
+        their folder.
     **options
         Loader options, e.g. ``voxel_size_um`` where the file has no calibration.
 
@@ -98,6 +99,8 @@ def load(kind: str, path: str | os.PathLike[str], **options: Any) -> xr.DataTree
         names the file and the problem.
     """
     loader = choose_loader(kind)
+    if isinstance(path, list | tuple):
+        return _load_many(kind, loader, path, options)
     location = os.fspath(path)
     if "://" in location and getattr(loader, "accepts_urls", False):
         target: Path | str = location  # fsspec opens it; the loader reports what is wrong
@@ -112,6 +115,17 @@ def load(kind: str, path: str | os.PathLike[str], **options: Any) -> xr.DataTree
     if not loader.can_open(target):
         raise LoaderError(f"{target}: not a file the {kind} loader reads ({loader.description})")
     return loader.open(target, **options)
+
+
+def _load_many(kind: str, loader: Loader, paths: Any, options: dict[str, Any]) -> xr.DataTree:
+    """Several inputs at once (serial sections), where the loader reads them as one."""
+    if not getattr(loader, "accepts_many", False):
+        raise LoaderError(f"the {kind} loader reads one input at a time; got {len(paths)}")
+    targets = [Path(p) for p in paths]
+    for target in targets:
+        if not target.exists() and not any(c in str(target) for c in "*?["):
+            raise LoaderError(f"{target}: no such file or folder")
+    return loader.open(targets, **options)
 
 
 def _keywords(method: Any) -> set[str] | None:

@@ -35,7 +35,9 @@ def register_load(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("kind", choices=kinds or None, help="technique")
     parser.add_argument(
         "input",
-        help="instrument file (or folder of TIFF slices for xct; store folder or URL for ome-zarr)",
+        nargs="+",
+        help="instrument file (or folder of TIFF slices for xct; store folder or URL for "
+        "ome-zarr; for ebsd serial sections several maps, a quoted glob or their folder)",
     )
     parser.add_argument("-o", "--output", required=True, help="folder, .zip file or fsspec URL")
     parser.add_argument(
@@ -45,6 +47,13 @@ def register_load(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         metavar="UM",
         help="voxel size in micrometres (one value, or z y x) where the file has none",
+    )
+    parser.add_argument(
+        "--slice-spacing",
+        dest="slice_spacing_um",  # the loaders' keyword: errors naming it name the flag
+        type=float,
+        metavar="UM",
+        help="ebsd serial sections: distance between sections in micrometres (in no file)",
     )
     parser.add_argument(
         "--modality",
@@ -65,11 +74,13 @@ def run_load(args: argparse.Namespace) -> int:
         options["voxel_size_um"] = tuple(args.voxel_size_um)
     if args.modality is not None:
         options["modality"] = args.modality
+    if args.slice_spacing_um is not None:
+        options["slice_spacing_um"] = args.slice_spacing_um
     if source := source_options_from(args):
         options["storage_options"] = source
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LoaderWarning)
-        tree = load(args.kind, args.input, **options)
+        tree = load(args.kind, _inputs(args.input), **options)
     where = write(
         tree, args.output, overwrite=args.overwrite, storage_options=storage_options_from(args)
     )
@@ -79,6 +90,13 @@ def run_load(args: argparse.Namespace) -> int:
     if view := write_ome_view(args, where, storage_options_from(args)):
         print(view, file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _inputs(given: list[str]) -> str | list[str]:
+    """One input as it is; several (or a quoted glob pattern) as a list."""
+    if len(given) == 1 and not any(c in given[0] for c in "*?["):
+        return given[0]
+    return given
 
 
 def summarize(tree, where: str, notes: list[str]) -> dict:

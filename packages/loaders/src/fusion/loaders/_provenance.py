@@ -28,6 +28,7 @@ __all__ = [
     "Digest",
     "LoadRecord",
     "file_entity",
+    "files_entity",
     "jsonable",
     "make_tree",
     "original_metadata",
@@ -108,6 +109,24 @@ def software(distribution: str, name: str | None = None) -> dict[str, str]:
     """``{"name", "version"}`` of an installed distribution (the reader that did the work)."""
     found = software_info(distribution)  # the version is looked up once per process
     return found if name is None else {"name": name, "version": found["version"]}
+
+
+def files_entity(
+    folder: Path, files: Sequence[Path], digests: Sequence[str], what: str
+) -> dict[str, Any]:
+    """Several files read as one input, as one file entity: the sha256 of their
+    ``sha256sum``-style manifest, their total size.
+
+    The digest is that of the lines ``<sha256>  <name>\n`` of the files in load order, so
+    ``sha256sum FILES | sha256sum`` in the folder reproduces it.
+    """
+    manifest = "".join(f"{d}  {f.name}\n" for d, f in zip(digests, files, strict=True)).encode()
+    return file_entity(
+        folder,
+        format=f"{what} ({len(files)} files; sha256 of the sha256sum manifest)",
+        sha256=hash_bytes(manifest),
+        size=sum(f.stat().st_size for f in files),
+    )
 
 
 def jsonable(value: Any) -> Any:

@@ -24,11 +24,16 @@ import tifffile
 import xarray as xr
 import zarr
 
-from fusion.base import hash_bytes
-
 from ._base import LoaderError
 from ._build import dataset
-from ._provenance import Digest, file_entity, original_metadata, software, spatial_coords
+from ._provenance import (
+    Digest,
+    file_entity,
+    files_entity,
+    original_metadata,
+    software,
+    spatial_coords,
+)
 from ._xctbase import UM, Read, calibration, frames_per_block, lazy_frames, reader_errors
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -174,18 +179,8 @@ def _tiff_metadata(tif: tifffile.TiffFile, files: list[Path]) -> dict[str, Any]:
 
 
 def _folder_entity(folder: Path, files: list[Path], digests: list[str]) -> dict[str, Any]:
-    """A folder as one file entity: sha256 of its ``sha256sum``-style manifest, total size.
-
-    The digest is that of the lines ``<sha256>  <name>\\n`` of the files in load order, so
-    ``sha256sum im071.tif ... im080.tif | sha256sum`` in the folder reproduces it.
-    """
-    manifest = "".join(f"{d}  {f.name}\n" for d, f in zip(digests, files, strict=True)).encode()
-    return file_entity(
-        folder,
-        format=f"TIFF slices ({len(files)} files; sha256 of the sha256sum manifest)",
-        sha256=hash_bytes(manifest),
-        size=sum(f.stat().st_size for f in files),
-    )
+    """A folder of slices as one file entity (`files_entity`)."""
+    return files_entity(folder, files, digests, "TIFF slices")
 
 
 def _volume(stack: da.Array, zyx: tuple[float, ...], metadata: dict) -> xr.Dataset:

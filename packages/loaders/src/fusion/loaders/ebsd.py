@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,23 +126,36 @@ class EbsdLoader:
     kind = "ebsd"
     description = "EBSD maps: EDAX/EMsoft/ASTAR .ang and Oxford .ctf, read with orix"
 
-    def can_open(self, path: Path) -> bool:
-        """True for a file with an ``.ang`` or ``.ctf`` suffix (any case)."""
+    accepts_many = True
+    """Serial sections: a list of maps, or a folder of them, read into one 3-D group."""
+
+    def can_open(self, path: Path | Sequence[Path]) -> bool:
+        """True for a file with an ``.ang`` or ``.ctf`` suffix (any case), a list of them, or a
+        folder holding them."""
+        if isinstance(path, list | tuple):
+            return bool(path) and all(self.can_open(p) for p in path)
+        if path.is_dir():
+            return any(p.suffix.lower() in FORMATS for p in path.iterdir())
         return path.is_file() and path.suffix.lower() in FORMATS
 
     def open(
         self,
-        path: Path,
+        path: Path | Sequence[Path],
         *,
         material: str = "unspecified",
         voxel_size_um: float | Sequence[float] | None = None,
+        slice_spacing_um: float | None = None,
     ) -> xr.DataTree:
-        """Read an EBSD map.
+        """Read an EBSD map, or serial sections into one volume.
 
         Parameters
         ----------
         path
-            ``.ang`` or ``.ctf`` file.
+            ``.ang`` or ``.ctf`` file; or, for serial sections, a list of them or a folder of
+            them (see `fusion.loaders._ebsdstack`).
+        slice_spacing_um
+            Serial sections only (required there): the distance between sections in µm, which
+            no EBSD file records.
         material
             Sample material to record.
         voxel_size_um
@@ -151,35 +165,54 @@ class EbsdLoader:
         Raises
         ------
         LoaderError
-            Unreadable file, or points that are not on a square grid.
+            Unreadable file, or points that are not on a square grid; for sections, also a
+            missing spacing, a gap or repeat in the section numbers, or a section whose grid or
+            phases differ from the first (the message names the file).
         """
-        header = read_header(path)
-        refuse_unsupported_grid(path, header)
-        check_phase_blocks(path, header)
-        with (
-            record_load(voxel_size_um=voxel_size_um) as record,
-            Digest(path) as digest,  # hashed while orix reads
-        ):
-            xmap = read_crystal_map(path)
-            grid = find_grid(path, xmap)
-            compare_header(path, header, grid)
-            step_um, unit_source = grid_step_um(path, xmap.scan_unit, grid, voxel_size_um)
-            units = {"scan_unit": xmap.scan_unit, "scan_unit_source": unit_source}
-            record.parameters.update(units)
-            group = _dataset(path, xmap, grid, step_um, header, units)
-            entity = file_entity(
-                path, format=FORMATS[path.suffix.lower()], sha256=digest.hexdigest()
-            )
+        if isinstance(path, list | tuple) or path.is_dir():
+            from ._ebsdstack import open_sections  # serial sections: one 3-D group
+
+            return open_sections(path, slice_spacing_um, material, voxel_size_um)
+        if slice_spacing_um is not None:
+            raise LoaderError(f"{path}: slice_spacing_um is for serial sections (several maps)")
+        with record_load(voxel_size_um=voxel_size_um) as record:
+            section = read_section(path, voxel_size_um)
+            record.parameters.update(section.parameters)
         return make_tree(
             title=path.name,
             group=GROUP,
-            dataset=group,
-            entity=entity,
+            dataset=section.dataset,
+            entity=section.entity,
             reader=software("orix"),
             record=record,
             material=material,
             conversions={"convert": CONVERSION},
         )
+
+
+@dataclass
+class Section:
+    """One map as read: its group, its file entity and what the load activity records."""
+
+    dataset: xr.Dataset
+    entity: dict[str, Any]
+    parameters: dict[str, Any]
+
+
+def read_section(path: Path, voxel_size_um: float | Sequence[float] | None) -> Section:
+    """Read one ``.ang`` / ``.ctf`` map into the ``ebsd`` group (z of length 1)."""
+    header = read_header(path)
+    refuse_unsupported_grid(path, header)
+    check_phase_blocks(path, header)
+    with Digest(path) as digest:  # hashed while orix reads
+        xmap = read_crystal_map(path)
+        grid = find_grid(path, xmap)
+        compare_header(path, header, grid)
+        step_um, unit_source = grid_step_um(path, xmap.scan_unit, grid, voxel_size_um)
+        units = {"scan_unit": xmap.scan_unit, "scan_unit_source": unit_source}
+        group = _dataset(path, xmap, grid, step_um, header, units)
+        entity = file_entity(path, format=FORMATS[path.suffix.lower()], sha256=digest.hexdigest())
+    return Section(group, entity, units)
 
 
 # -- channels ---------------------------------------------------------------------------------
