@@ -35,6 +35,8 @@ class Grid:
     """(y0, x0) in the file's scan unit."""
     raster: bool = False
     """The points are the grid's nodes in row-major order (as scans write them)."""
+    points: np.ndarray | None = None
+    """The (y, x) columns the grid was found from."""
 
 
 def read_header(path: Path) -> list[str]:
@@ -137,15 +139,18 @@ def read_crystal_map(path: Path) -> Any:
     return xmap
 
 
-def find_grid(path: Path, xmap: Any) -> Grid:
+def find_grid(path: Path, xmap: Any, like: Grid | None = None) -> Grid:
     """Place every point on a square grid from its x/y columns, or refuse the map.
 
     The step along an axis is its extent over the number of distinct values less one; the
     points must then fill that grid exactly: one point per node, each within `GRID_TOLERANCE`
-    steps of it.
+    steps of it. ``like`` (a grid found before, such as the previous serial section's) is
+    returned as it is where the map's x/y columns are the very ones it was found from.
     """
     n = xmap.size
     y, x = (np.zeros(n) if c is None else np.asarray(c, np.float64) for c in (xmap.y, xmap.x))
+    if like is not None and like.points is not None and np.array_equal(like.points, (y, x)):
+        return like
     uy, ux = np.unique(y), np.unique(x)
     if n != uy.size * ux.size or min(uy.size, ux.size) < 2:
         raise LoaderError(
@@ -164,7 +169,7 @@ def find_grid(path: Path, xmap: Any) -> Grid:
         )
     raster = bool(np.array_equal(node, np.arange(n)))
     step, origin = (float(dy), float(dx)), (float(uy[0]), float(ux[0]))
-    return Grid(iy, ix, (uy.size, ux.size), step, origin, raster)
+    return Grid(iy, ix, (uy.size, ux.size), step, origin, raster, np.stack((y, x)))
 
 
 def compare_header(path: Path, header: list[str], grid: Grid) -> None:

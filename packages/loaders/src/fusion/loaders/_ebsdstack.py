@@ -21,17 +21,22 @@ import itertools
 import re
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
+from fusion.base import hash_file
 from fusion.schema import option_error
 
 from ._base import LoaderError, LoaderWarning
 from ._build import dataset
 from ._provenance import files_entity, make_tree, record_load, software
+
+if TYPE_CHECKING:
+    from .ebsd import Section
 
 __all__ = ["expand_sections", "open_sections"]
 
@@ -70,18 +75,23 @@ def open_sections(
     files = _ordered(expand_sections(paths))
     spacing = _spacing(files, slice_spacing_um)
     with record_load(slice_spacing_um=spacing, voxel_size_um=voxel_size_um) as record:
-        sections, said = [], []
+        sections: list[Section] = []
+        hashing = ThreadPoolExecutor(1, thread_name_prefix="fusion-sha256")
+        digests = [hashing.submit(hash_file, path) for _, path in files]  # beside orix's reads
+        hashing.shutdown(wait=False)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LoaderWarning)
-            for _, path in files:
-                sections.append(read_section(path, voxel_size_um))
+            for index, (_, path) in enumerate(files):
+                like = sections[-1].grid if sections else None
+                sections.append(read_section(path, voxel_size_um, metadata=index == 0,
+                                             sha256=digests[index].result, like=like))  # fmt: skip
         said = [w for w in caught if issubclass(w.category, LoaderWarning)]
         _warn_once(said, [p for _, p in files])
         first = sections[0]
         for (_, path), section in zip(files, sections, strict=True):
-            _check_like(path, section.dataset, files[0][1], first.dataset)
+            _check_like(path, section, files[0][1], first)
         record.parameters.update({**first.parameters, "sections": len(files)})
-        group = _stack([s.dataset for s in sections], [n for n, _ in files], spacing, files)
+        group = _stack(sections, [n for n, _ in files], spacing, files)
         suffix = files[0][1].suffix.lower()
         entity = files_entity(
             files[0][1].parent,
@@ -135,22 +145,23 @@ def _spacing(files: list[tuple[int, Path]], value: Any) -> float:
     return float(value)
 
 
-def _check_like(path: Path, ds: xr.Dataset, first_path: Path, first: xr.Dataset) -> None:
+def _check_like(path: Path, section: Section, first_path: Path, first: Section) -> None:
     """A section with another grid or other phases than the first is refused, naming both."""
     for dim in ("y", "x"):
-        a, b = ds[dim].values, first[dim].values
+        a, b = section.coords[dim].values, first.coords[dim].values
         if a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=1e-9):
             raise LoaderError(f"{path}: its {dim} grid ({a.size} points from {a[0]:g} µm, step "
                               f"{_step(a):g} µm) differs from {first_path.name}'s ({b.size} "
                               f"from {b[0]:g}, step {_step(b):g})")  # fmt: skip
-    if set(ds.data_vars) != set(first.data_vars):
-        raise LoaderError(f"{path}: channels {sorted(ds.data_vars)} differ from "
-                          f"{first_path.name}'s {sorted(first.data_vars)}")  # fmt: skip
+    if set(section.channels) != set(first.channels):
+        raise LoaderError(f"{path}: channels {sorted(section.channels)} differ from "
+                          f"{first_path.name}'s {sorted(first.channels)}")  # fmt: skip
     for name in ("phase", "orientation"):
+        mine, theirs = section.channels[name].attrs, first.channels[name].attrs
         for key in SAME_ATTRS:
-            if ds[name].attrs.get(key) != first[name].attrs.get(key):
-                raise LoaderError(f"{path}: its phases ({key} {ds[name].attrs.get(key)!r}) differ "
-                                  f"from {first_path.name}'s ({first[name].attrs.get(key)!r})")  # fmt: skip
+            if mine.get(key) != theirs.get(key):
+                raise LoaderError(f"{path}: its phases ({key} {mine.get(key)!r}) differ from "
+                                  f"{first_path.name}'s ({theirs.get(key)!r})")  # fmt: skip
 
 
 def _step(values: np.ndarray) -> float:
@@ -158,19 +169,18 @@ def _step(values: np.ndarray) -> float:
 
 
 def _stack(
-    groups: list[xr.Dataset], numbers: list[int], spacing: float, files: list[tuple[int, Path]]
+    sections: list[Section], numbers: list[int], spacing: float, files: list[tuple[int, Path]]
 ) -> xr.Dataset:
     """The sections' channels along z (z = number × spacing), the first's attributes."""
-    first = groups[0]
+    first = sections[0]
     channels = {}
-    for name, variable in first.data_vars.variables.items():
-        values = np.concatenate([g.data_vars.variables[name].values for g in groups], axis=0)
-        attrs = dict(variable.attrs)
-        attrs["section_files"] = [p.name for _, p in files]
+    for name, variable in first.channels.items():
+        values = np.concatenate([s.channels[name].values for s in sections], axis=0)
+        attrs = {**variable.attrs, "section_files": [p.name for _, p in files]}
         channels[name] = xr.Variable(variable.dims, values, attrs)
     z = np.asarray(numbers, dtype=np.float64) * spacing
     coords = {"z": xr.Variable("z", z, {"units": "um", "long_name": "z position (section)"})}
-    coords.update({k: first.coords.variables[k] for k in first.coords if k != "z"})
+    coords.update({k: v for k, v in first.coords.items() if k != "z"})
     return dataset(channels, coords, dict(first.attrs))
 
 

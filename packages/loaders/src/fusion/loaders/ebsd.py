@@ -30,7 +30,7 @@ that disagrees with the data is a `LoaderWarning`; points that are not on a squa
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,57 +192,82 @@ class EbsdLoader:
 
 @dataclass
 class Section:
-    """One map as read: its group, its file entity and what the load activity records."""
+    """One map as read: its group's parts, its file entity and what the load activity records."""
 
-    dataset: xr.Dataset
+    channels: dict[str, xr.Variable]
+    coords: dict[str, xr.Variable]
+    attrs: dict[str, Any]
     entity: dict[str, Any]
     parameters: dict[str, Any]
+    grid: Grid | None = None
+
+    @property
+    def dataset(self) -> xr.Dataset:
+        """The ``ebsd`` group (built when asked: serial sections stack the parts instead)."""
+        return dataset(self.channels, self.coords, self.attrs)
 
 
-def read_section(path: Path, voxel_size_um: float | Sequence[float] | None) -> Section:
-    """Read one ``.ang`` / ``.ctf`` map into the ``ebsd`` group (z of length 1)."""
+def read_section(
+    path: Path,
+    voxel_size_um: float | Sequence[float] | None,
+    *,
+    metadata: bool = True,
+    sha256: Callable[[], str] | None = None,
+    like: Grid | None = None,
+) -> Section:
+    """Read one ``.ang`` / ``.ctf`` map into the ``ebsd`` group (z of length 1).
+
+    For serial sections: without ``metadata`` the channels lack the settings and
+    ``original_metadata`` attributes (the stack takes them from the first section);
+    ``sha256`` gives the digest of a file hashed elsewhere; ``like`` is the previous
+    section's grid, taken as it is where the points are the same.
+    """
     header = read_header(path)
     refuse_unsupported_grid(path, header)
     check_phase_blocks(path, header)
-    with Digest(path) as digest:  # hashed while orix reads
+    with Digest(*([] if sha256 else [path])) as digest:  # hashed while orix reads
         xmap = read_crystal_map(path)
-        grid = find_grid(path, xmap)
+        grid = find_grid(path, xmap, like)
         compare_header(path, header, grid)
         step_um, unit_source = grid_step_um(path, xmap.scan_unit, grid, voxel_size_um)
         units = {"scan_unit": xmap.scan_unit, "scan_unit_source": unit_source}
-        group = _dataset(path, xmap, grid, step_um, header, units)
-        entity = file_entity(path, format=FORMATS[path.suffix.lower()], sha256=digest.hexdigest())
-    return Section(group, entity, units)
+        channels, coords = _group_parts(path, xmap, grid, step_um, header if metadata else None)
+        found = sha256() if sha256 else digest.hexdigest()
+        entity = file_entity(path, format=FORMATS[path.suffix.lower()], sha256=found)
+    return Section(channels, coords, units, entity, units, grid)
 
 
 # -- channels ---------------------------------------------------------------------------------
 
 
-def _dataset(
+def _group_parts(
     path: Path,
     xmap: Any,
     grid: Grid,
     step_um: tuple[float, float],
-    header: list[str],
-    attrs: dict[str, Any],
-) -> xr.Dataset:
-    """The ``ebsd`` group: phase, orientation and quality channels on the data's grid."""
+    header: list[str] | None,
+) -> tuple[dict[str, xr.Variable], dict[str, xr.Variable]]:
+    """The ``ebsd`` group's channels (phase, orientation, quality) and coordinates on the
+    data's grid."""
     origin = (o * um / step for o, um, step in zip(grid.origin, step_um, grid.step, strict=True))
     coords = spatial_coords((1, *grid.shape), (0.0, *step_um), (0.0, *origin))  # z: one plane
     coords["quat"] = xr.Variable("quat", np.array(["w", "x", "y", "z"], dtype=object))
-    shared = {
-        **_settings(header, path.suffix.lower()),
-        "original_metadata": original_metadata({"header": header, "read": _summary(xmap, grid)}),
-    }
     phases = _phases(path, xmap)
     channels = {
         "phase": _phase_channel(xmap, grid, phases),
-        "orientation": _orientation_channel(path, xmap, grid, phases, header),
+        "orientation": _orientation_channel(path, xmap, grid, phases, header or []),
         **_quality_channels(xmap, grid),
     }
-    for var in channels.values():
-        var.attrs.update(shared)
-    return dataset(channels, coords, attrs)
+    if header is not None:
+        shared = {
+            **_settings(header, path.suffix.lower()),
+            "original_metadata": original_metadata(
+                {"header": header, "read": _summary(xmap, grid)}
+            ),
+        }
+        for var in channels.values():
+            var.attrs.update(shared)
+    return channels, coords
 
 
 def _settings(header: list[str], suffix: str) -> dict[str, Any]:
