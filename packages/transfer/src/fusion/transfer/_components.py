@@ -13,7 +13,7 @@ import numpy as np
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["components", "equal_neighbours", "pair_slices", "relabel"]
+__all__ = ["components", "equal_neighbours", "pair_slices", "relabel", "section_diameters_um"]
 
 
 def pair_slices(ndim: int, axis: int) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
@@ -65,3 +65,21 @@ def relabel(component: np.ndarray, keep: np.ndarray, min_size: int = 1) -> np.nd
     table = np.zeros(sizes.size + 1, dtype=np.int64)  # last entry: the -1 of voxels outside
     table[np.asarray(order, dtype=np.int64)] = np.arange(1, len(order) + 1)
     return table[inside].reshape(component.shape)
+
+
+def section_diameters_um(
+    grain_id: np.ndarray, spacing_um: tuple[float, float, float], min_area_um2: float = 0.0
+) -> np.ndarray:
+    """Equivalent diameters (µm) of the grain sections on every slice along z, y and x.
+
+    A section is a connected piece (4 neighbours) of one grain within one slice, as a grain of
+    an EBSD map is; sections under ``min_area_um2`` are left out.
+    """
+    diameters = []
+    for normal in range(3):
+        in_plane = tuple(a for a in range(3) if a != normal)
+        sections = components(grain_id.shape, equal_neighbours(grain_id, in_plane))
+        pixels = np.bincount(sections[grain_id > 0])
+        areas = pixels[pixels > 0] * spacing_um[in_plane[0]] * spacing_um[in_plane[1]]
+        diameters.append(np.sqrt(4 * areas[areas >= min_area_um2] / np.pi))
+    return np.concatenate(diameters)

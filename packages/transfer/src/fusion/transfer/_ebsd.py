@@ -1,9 +1,12 @@
-"""Grains of a real 2D EBSD map, found by misorientation with the crystal symmetry.
+"""Grains of a real EBSD map, 2-D or serial sections in 3-D, found by misorientation with the
+crystal symmetry.
 
 Two face-neighbouring pixels of the chosen phase belong to one grain when orix's symmetry
 reduced misorientation angle between them is below the threshold; grains are the connected
-components of that neighbour graph (the usual flood-fill definition). Grains smaller than
-``min_pixels`` (misindexed points, noise) are dropped.
+components of that neighbour graph (the usual flood-fill definition). In a 3-D volume
+(``fusion load ebsd S*.ANG --slice-spacing UM``) neighbours across sections count too (6 face
+neighbours), so a grain is one 3-D body. Grains smaller than ``min_pixels`` pixels (voxels in
+3-D: misindexed points, noise) are dropped.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from ._components import components, pair_slices, relabel
+from ._components import components, pair_slices, relabel, section_diameters_um
 from ._errors import TransferError
 from ._provenance import source_file, title
 from ._quaternions import as_orix, nearest_equivalent, orix_symmetry, positive_w, proper_operations
@@ -30,12 +33,16 @@ class GrainMap:
     """Grains of a real 2D EBSD map."""
 
     labels: np.ndarray
-    """(y, x) int: grain k (1..n) of the map; 0 = not indexed, other phase, or dropped grain."""
+    """(y, x) int, or (z, y, x) for a 3-D volume: grain k (1..n); 0 = not indexed, other
+    phase, or dropped grain."""
     orientations: np.ndarray
     """(n, 4) float: mean orientation of grain k at row k-1, quaternion w, x, y, z, w >= 0,
     crystal-to-sample."""
     equivalent_diameters_um: np.ndarray
-    """(n,) float: diameter of the circle of the grain's area, µm."""
+    """Diameters (µm) of the circles of the grain sections a map shows: for a 2-D map one per
+    grain, (n,); for a 3-D volume one per section of a grain in each slice along z, y and x
+    of at least ``min_pixels`` pixels (what `grow_grains` compares a grown volume's sections
+    with)."""
     pixel_size_um: float
     """Step of the map, µm."""
     point_group: str
@@ -46,10 +53,12 @@ class GrainMap:
     """Smallest grain kept, in pixels."""
     phase: str = ""
     """Flag word of the phase the grains belong to."""
+    slice_spacing_um: float | None = None
+    """Distance between the sections of a 3-D volume, µm; None for a 2-D map."""
 
     @property
     def areas_px(self) -> np.ndarray:
-        """(n,) pixels of each grain."""
+        """(n,) pixels (voxels, in 3-D) of each grain."""
         return np.bincount(self.labels.ravel(), minlength=len(self.orientations) + 1)[1:]
 
     @property
@@ -72,7 +81,7 @@ def ebsd_grains(
     ----------
     ebsd
         A tree from ``fusion.loaders.load("ebsd", ...)``: ``phase`` and ``orientation`` channels
-        on one z plane, provenance naming the file.
+        on one z plane (a map) or several (serial sections), provenance naming the file.
     threshold_deg
         Largest misorientation (degrees) between neighbouring pixels of one grain.
     phase
@@ -96,8 +105,11 @@ def ebsd_grains(
     point_group = ds.orientation.attrs["crystal_symmetry"][word]
     if orix_symmetry(point_group) is None:
         raise TransferError(f"{source}: point group {point_group!r} of {word!r} unknown to orix")
-    quats = np.asarray(ds.orientation.values[0], dtype=np.float64)  # (y, x, 4)
-    inside = (np.asarray(ds.phase.values[0]) == value) & np.isfinite(quats).all(axis=-1)
+    volume = ds.sizes["z"] > 1
+    quats = np.asarray(ds.orientation.values, dtype=np.float64)  # (z, y, x, 4)
+    inside = (np.asarray(ds.phase.values) == value) & np.isfinite(quats).all(axis=-1)
+    if not volume:
+        quats, inside = quats[0], inside[0]
     if not inside.any():
         raise TransferError(f"{source}: no indexed pixel of phase {word!r}")
     joins = _joins(quats, inside, point_group, threshold_deg)
@@ -108,16 +120,21 @@ def ebsd_grains(
             f"({int(inside.sum())} indexed pixels, threshold {threshold_deg} degrees)"
         )
     pixel = _pixel_size_um(ds, source)
-    areas = np.bincount(labels.ravel())[1:] * pixel**2
+    spacing = float(np.mean(np.diff(ds.z.values))) if volume else None
+    if volume:
+        diameters = section_diameters_um(labels, (spacing, pixel, pixel), min_pixels * pixel**2)
+    else:
+        diameters = np.sqrt(4 * np.bincount(labels.ravel())[1:] * pixel**2 / np.pi)
     return GrainMap(
         labels=labels,
         orientations=_grain_means(quats, labels, point_group),
-        equivalent_diameters_um=np.sqrt(4 * areas / np.pi),
+        equivalent_diameters_um=diameters,
         pixel_size_um=pixel,
         point_group=point_group,
         source=source,
         min_pixels=min_pixels,
         phase=word,
+        slice_spacing_um=spacing,
     )
 
 
@@ -129,8 +146,6 @@ def _map_group(ebsd: xr.DataTree, group: str) -> xr.Dataset:
     missing = [name for name in ("phase", "orientation") if name not in ds]
     if missing:
         raise TransferError(f"{source}: group {group!r} has no {' or '.join(missing)} channel")
-    if ds.sizes.get("z") != 1:
-        raise TransferError(f"{source}: expected a 2D map (one z plane), got {dict(ds.sizes)}")
     return ds
 
 
@@ -157,10 +172,11 @@ def _choose_phase(ds: xr.Dataset, phase: str | None, source: str) -> tuple[str, 
 def _joins(
     quats: np.ndarray, inside: np.ndarray, point_group: str, threshold_deg: float
 ) -> dict[int, np.ndarray]:
-    """Neighbour pairs (along y and x) inside the phase and misoriented below the threshold."""
+    """Neighbour pairs (along every axis: y and x, and z in 3-D) inside the phase and
+    misoriented below the threshold."""
     joins = {}
-    for axis in (0, 1):
-        lower, upper = pair_slices(2, axis)
+    for axis in range(inside.ndim):
+        lower, upper = pair_slices(inside.ndim, axis)
         both = inside[lower] & inside[upper]
         angles = as_orix(quats[lower][both], point_group).angle_with(
             as_orix(quats[upper][both], point_group), degrees=True

@@ -27,7 +27,7 @@ import xarray as xr
 from scipy.spatial import cKDTree
 from scipy.stats import ks_2samp
 
-from ._components import components, equal_neighbours, relabel
+from ._components import components, equal_neighbours, relabel, section_diameters_um
 from ._ebsd import GrainMap
 from ._errors import TransferError, TransferWarning
 
@@ -144,24 +144,6 @@ def grow_grains(
         name="grain_id",
         attrs={FIT_ATTR: asdict(fit)},
     )
-
-
-def section_diameters_um(
-    grain_id: np.ndarray, spacing_um: tuple[float, float, float], min_area_um2: float = 0.0
-) -> np.ndarray:
-    """Equivalent diameters (µm) of the grain sections on every slice along z, y and x.
-
-    A section is a connected piece (4 neighbours) of one grain within one slice, as a grain of
-    an EBSD map is; sections under ``min_area_um2`` are left out.
-    """
-    diameters = []
-    for normal in range(3):
-        in_plane = tuple(a for a in range(3) if a != normal)
-        sections = components(grain_id.shape, equal_neighbours(grain_id, in_plane))
-        pixels = np.bincount(sections[grain_id > 0])
-        areas = pixels[pixels > 0] * spacing_um[in_plane[0]] * spacing_um[in_plane[1]]
-        diameters.append(np.sqrt(4 * areas[areas >= min_area_um2] / np.pi))
-    return np.concatenate(diameters)
 
 
 class _Grower:
