@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fusion.loaders import LoaderError, LoaderWarning, load
-from fusion.loaders.eels import _eels_signals, _increasing, _spatial_um
+from fusion.loaders.eels import _eels_signals, increasing_axis, spatial_um
 from fusion.loaders.testing import LoaderConformance
 
 
@@ -179,10 +179,10 @@ def test_truncated_msa_on_a_line_boundary_is_refused(instruments, tmp_path):
     assert "cut.msa" in str(info.value)
 
 
-def test_velox_emd_is_not_claimed(tmp_path):
+def test_a_broken_velox_file_is_named(tmp_path):
     emd = tmp_path / "scan.emd"
-    emd.write_bytes(b"\x89HDF\r\n\x1a\n")
-    with pytest.raises(LoaderError, match="not a file the eels loader reads"):
+    emd.write_bytes(b"\x89HDF\r\n\x1a\n")  # the signature, nothing after it
+    with pytest.raises(LoaderError, match=r"scan\.emd: RosettaSciIO cannot read it as Velox EMD"):
         load("eels", emd)
 
 
@@ -205,7 +205,7 @@ def test_other_signals_are_left_out_with_a_warning(tmp_path):
 def test_negative_dispersion_is_flipped_to_increasing(tmp_path):
     data = np.arange(8.0).reshape(2, 4)
     axis = {"name": "Energy loss", "size": 4, "scale": -0.5, "offset": 10.0}
-    flipped, loss = _increasing(tmp_path / "x.dm3", data, -1, axis)
+    flipped, loss = increasing_axis(tmp_path / "x.dm3", data, -1, axis)
     np.testing.assert_array_equal(loss, [8.5, 9.0, 9.5, 10.0])
     np.testing.assert_array_equal(flipped[0], [3.0, 2.0, 1.0, 0.0])
 
@@ -214,15 +214,15 @@ def test_uncalibrated_spectrum_image_needs_a_voxel_size(tmp_path):
     path = tmp_path / "si.dm3"
     axes = [{"name": "y", "units": ""}, {"name": "x", "units": ""}]
     with pytest.raises(LoaderError, match="voxel_size_um") as info:
-        _spatial_um(path, axes, [1.0, 1.0], [0.0, 0.0], None)
+        spatial_um(path, axes, [1.0, 1.0], [0.0, 0.0], None)
     assert "si.dm3" in str(info.value)
-    steps, origins = _spatial_um(path, axes, [1.0, 1.0], [0.0, 0.0], 0.05)
+    steps, origins = spatial_um(path, axes, [1.0, 1.0], [0.0, 0.0], 0.05)
     assert steps == (0.05, 0.05) and origins == (0.0, 0.0)
 
 
 def test_nanometre_calibration_is_converted_to_micrometres(tmp_path):
     axes = [{"name": "y", "units": "nm"}, {"name": "x", "units": "nm"}]
-    steps, origins = _spatial_um(tmp_path / "si.dm4", axes, [2.0, 4.0], [10.0, 0.0], None)
+    steps, origins = spatial_um(tmp_path / "si.dm4", axes, [2.0, 4.0], [10.0, 0.0], None)
     assert steps == pytest.approx((0.002, 0.004)) and origins == pytest.approx((0.01, 0.0))
 
 

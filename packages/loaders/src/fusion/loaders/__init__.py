@@ -1,4 +1,5 @@
-"""fusion.loaders: instrument files (SEM, XCT, EBSD, EELS) into the fused voxel format.
+"""fusion.loaders: instrument files (SEM, XCT, EBSD, EELS, EDS) and OME-Zarr images into the
+fused voxel format.
 
 Each technique is a module with one loader class, registered in the ``fusion.loaders``
 entry-point group. Every loader uses the field's maintained reader (tifffile, RosettaSciIO,
@@ -12,6 +13,7 @@ from ._base import (
     Loader,
     LoaderError,
     LoaderWarning,
+    NoSignalError,
     available_loaders,
     choose_loader,
     load,
@@ -21,6 +23,7 @@ __all__ = [
     "Loader",
     "LoaderError",
     "LoaderWarning",
+    "NoSignalError",
     "available_loaders",
     "choose_loader",
     "load",

@@ -25,6 +25,7 @@ __all__ = [
     "Loader",
     "LoaderError",
     "LoaderWarning",
+    "NoSignalError",
     "available_loaders",
     "choose_loader",
     "load",
@@ -33,6 +34,13 @@ __all__ = [
 
 class LoaderError(UnreadableFileError):
     """An instrument file cannot be turned into a dataset; the message names the file."""
+
+
+class NoSignalError(LoaderError):
+    """The file was read, but holds nothing this loader takes (a Velox file without the
+    spectrum images asked for); exit 1, the content is not what was asked for."""
+
+    exit_code = 1
 
 
 class LoaderWarning(UserWarning):

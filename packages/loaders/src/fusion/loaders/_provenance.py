@@ -229,8 +229,12 @@ def make_tree(
     extra_groups: Mapping[str, xr.Dataset] | None = None,
     conversions: Mapping[str, dict[str, Any]] | None = None,
     in_memory: bool = False,
+    schema: str | None = None,
 ) -> xr.DataTree:
     """Wrap loaded groups into a fused dataset with a file entity and a ``load`` activity.
+
+    ``schema`` is the format version to declare where the groups use what a later version
+    adds (EDS spectra: ``fusion/0.3``); by default the version writers declare.
 
     Every data variable of every group gets ``provenance: "load"`` and is listed in the
     activity's ``generated``, except the channels that a conversion made: ``conversions``
@@ -251,7 +255,9 @@ def make_tree(
             var.attrs["provenance"] = made_by.get(path, "load")
             if path not in made_by:
                 generated.append(path)
-    root = new_root(title, sample=material, created=record.ended)
+    root = new_root(
+        title, sample=material, created=record.ended, **({"schema": schema} if schema else {})
+    )
     add_activity(
         root,
         "load",

@@ -24,9 +24,11 @@ everything the reader returned is in ``original_metadata`` (DM tag arrays of mor
 values, e.g. per-readout ``Saturation fraction``, as ``<array (n,)>``). DM files larger than
 `LAZY_BYTES` are read lazily (dask).
 
-Velox ``.emd`` is not claimed yet: RosettaSciIO's Velox reader returns EELS spectrum images
-(with the energy unit assumed to be eV) beside images and EDS, which the selection above would
-handle, but there is no Velox EELS file to test against.
+Velox ``.emd``: the EELS spectrum images of the file (RosettaSciIO's ``rsciio.emd``, see
+`fusion.loaders._velox`), one group each as above; its EDS spectrum images, element maps and
+images are left out with a `LoaderWarning` (``fusion load eds`` reads them). A Velox file
+without an EELS spectrum image is refused (`NoSignalError`, exit 1). No real Velox EELS file was
+available: the tests use files written to the container's layout.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import xarray as xr
 
 from fusion.schema import option_error
 
-from ._base import LoaderError, LoaderWarning
+from ._base import LoaderError, LoaderWarning, NoSignalError
 from ._build import dataset
 from ._provenance import (
     Digest,
@@ -53,16 +55,18 @@ from ._provenance import (
     software,
     spatial_coords,
 )
+from ._velox import as_array, counted, nothing_of, read_velox, signal_title
 
 __all__ = ["EelsLoader"]
 
 GROUP = "eels"
-READERS = {".dm3": "digitalmicrograph", ".dm4": "digitalmicrograph"} | dict.fromkeys(
-    (".msa", ".ems", ".mas", ".emsa"), "msa"
+READERS = {".dm3": "digitalmicrograph", ".dm4": "digitalmicrograph", ".emd": "emd"} | (
+    dict.fromkeys((".msa", ".ems", ".mas", ".emsa"), "msa")
 )
 FORMATS = {
     "digitalmicrograph": "Gatan DigitalMicrograph",
     "msa": "EMSA/MAS spectral data (ISO 22029)",
+    "emd": "Thermo Fisher Velox EMD (HDF5)",
 }
 LAZY_BYTES = 256 * 2**20
 """DM files larger than this are read lazily (dask): memory bounded by chunks, not by file."""
@@ -97,7 +101,9 @@ class EelsLoader:
     """EELS spectra and spectrum images (``.dm3``, ``.dm4``, ``.msa``) read with RosettaSciIO."""
 
     kind = "eels"
-    description = "EELS spectra and spectrum images: Gatan .dm3/.dm4 and EMSA .msa, RosettaSciIO"
+    description = (
+        "EELS spectra and spectrum images: Gatan .dm3/.dm4, EMSA .msa, Velox .emd, RosettaSciIO"
+    )
 
     def can_open(self, path: Path) -> bool:
         """True for a file with a DigitalMicrograph or EMSA suffix (any case)."""
@@ -133,7 +139,9 @@ class EelsLoader:
             record_load(voxel_size_um=voxel_size_um) as record,
             Digest(path) as digest,  # hashed while RosettaSciIO reads
         ):
-            signals = _eels_signals(path, _read(path, reader))
+            signals = (
+                _velox_eels(path) if reader == "emd" else _eels_signals(path, _read(path, reader))
+            )
             groups = [_dataset(path, signal, voxel_size_um) for signal in signals]
             entity = file_entity(path, format=FORMATS[reader], sha256=digest.hexdigest())
         return make_tree(
@@ -169,6 +177,19 @@ def _read(path: Path, reader: str) -> list[dict[str, Any]]:
     if reader == "msa":
         _check_msa(path, signals[0])
     return signals
+
+
+def _velox_eels(path: Path) -> list[dict[str, Any]]:
+    """The EELS spectrum images of a Velox file; the rest is named in a warning."""
+    found = read_velox(path)
+    if not found.eels:
+        raise NoSignalError(nothing_of(path, found, "EELS"))
+    left = found.left_out + [signal_title(s) for s in (*found.eds, *found.element_maps,
+                                                        *found.images)]  # fmt: skip
+    if left:
+        warnings.warn(f"{path}: not EELS, not loaded: {counted(left)}", LoaderWarning,
+                      stacklevel=4)  # fmt: skip
+    return found.eels
 
 
 def _check_msa(path: Path, signal: dict[str, Any]) -> None:
@@ -213,21 +234,12 @@ def _dataset(
             f"{path}: expected one energy axis in eV, found axes "
             f"{[(a.get('name'), a.get('units')) for a in axes]}"
         )
-    spatial = [axis for axis in axes if axis is not energy[0]]
+    spatial = yx_first([axis for axis in axes if axis is not energy[0]])
     if len(spatial) > 2:
         raise LoaderError(f"{path}: {len(spatial)} axes besides energy; expected at most y and x")
-    data = signal["data"].transpose([a["index_in_array"] for a in (*spatial, energy[0])])
-    data, loss = _increasing(path, data, -1, energy[0])
-    steps, origins = [], []
-    for position, axis in enumerate(spatial):
-        data, (origin, step) = _increasing(path, data, position, axis)
-        origins.append(origin)
-        steps.append(step)
-    steps, origins = _spatial_um(path, spatial, steps, origins, voxel_size_um)
-    shape = (1,) * (3 - len(spatial)) + tuple(a["size"] for a in spatial)
-    coords = spatial_coords(
-        shape, (0.0,) * (3 - len(steps)) + steps, (0.0,) * (3 - len(origins)) + origins
-    )
+    data = as_array(signal["data"]).transpose([a["index_in_array"] for a in (*spatial, energy[0])])
+    data, loss = increasing_axis(path, data, -1, energy[0])
+    coords, data, shape = spatial_coords_of(path, data, spatial, voxel_size_um)
     coords["energy_loss"] = xr.Variable(
         "energy_loss", loss, {"units": "eV", "long_name": "energy loss"}
     )
@@ -237,7 +249,38 @@ def _dataset(
     return dataset({"spectrum": spectrum}, coords)
 
 
-def _increasing(path: Path, data: Any, position: int, axis: Mapping[str, Any]) -> tuple[Any, Any]:
+def yx_first(axes: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Spatial axes in (y, x) order where the reader names them so, else in array order:
+    the names say which is which, whatever the order of the axes in the array."""
+    if sorted(str(a.get("name")) for a in axes) == ["x", "y"]:
+        return sorted(axes, key=lambda a: a.get("name") != "y")
+    return axes
+
+
+def spatial_coords_of(
+    path: Path,
+    data: Any,
+    spatial: list[Mapping[str, Any]],
+    voxel_size_um: float | Sequence[float] | None,
+) -> tuple[dict[str, xr.Variable], Any, tuple[int, ...]]:
+    """The z, y, x coordinates (µm) of the leading spatial axes of ``data`` (flipped where
+    their scale is negative), the data, and the (z, y, x) shape (length 1 for absent axes)."""
+    steps, origins = [], []
+    for position, axis in enumerate(spatial):
+        data, (origin, step) = increasing_axis(path, data, position, axis)
+        origins.append(origin)
+        steps.append(step)
+    steps, origins = spatial_um(path, spatial, steps, origins, voxel_size_um)
+    shape = (1,) * (3 - len(spatial)) + tuple(a["size"] for a in spatial)
+    coords = spatial_coords(
+        shape, (0.0,) * (3 - len(steps)) + steps, (0.0,) * (3 - len(origins)) + origins
+    )
+    return coords, data, shape
+
+
+def increasing_axis(
+    path: Path, data: Any, position: int, axis: Mapping[str, Any]
+) -> tuple[Any, Any]:
     """Flip ``data`` along ``position`` when the axis scale is negative.
 
     Returns the data and, for the energy axis (``position == -1``), the float64 coordinate;
@@ -254,7 +297,7 @@ def _increasing(path: Path, data: Any, position: int, axis: Mapping[str, Any]) -
     return data, (offset, scale)
 
 
-def _spatial_um(
+def spatial_um(
     path: Path,
     axes: list[Mapping[str, Any]],
     steps: list[float],

@@ -12,7 +12,6 @@ import numpy as np
 from pydantic import ValidationError
 
 from ..model.v0_1 import (
-    CHANNEL_DIMS,
     ELEMENTS,
     QUAT_COMPONENTS,
     SPATIAL_DIMS,
@@ -20,6 +19,7 @@ from ..model.v0_1 import (
     CoordinateAttrs,
     parse_attrs,
 )
+from ..model.v0_3 import CHANNEL_DIMS
 from ..store._source import ArrayNode, GroupNode
 from ._report import ValidationReport
 
@@ -119,27 +119,23 @@ def check_channel_coord(group: GroupNode, dim: str, report: ValidationReport) ->
             "quat": "orientation.quat-coordinate",
             "element": "composition.element-coordinate",
             "energy_loss": "energy-loss.coordinate",
+            "xray_energy": "xray-energy.coordinate",
         }[dim]
         report.add(code, array.path, f"expected a 1-D array on ({dim!r},), found {array.dims}")
         return None
-    if dim == "energy_loss":
+    if dim in ("energy_loss", "xray_energy"):
+        code = "energy-loss.coordinate" if dim == "energy_loss" else "xray-energy.coordinate"
         if array.attrs.get("units") != "eV":
             report.add(
-                "energy-loss.coordinate",
+                code,
                 array.path,
                 f"expected units 'eV', found {array.attrs.get('units')!r}",
                 attribute="units",
             )
         if array.dtype is None or array.dtype.kind != "f":
-            report.add(
-                "energy-loss.coordinate", array.path, f"expected floats, found {array.dtype}"
-            )
+            report.add(code, array.path, f"expected floats, found {array.dtype}")
         elif check_coordinate_values(array, report, require_regular=False) is None:
-            report.add(
-                "energy-loss.coordinate",
-                array.path,
-                "expected finite, strictly increasing energies",
-            )
+            report.add(code, array.path, "expected finite, strictly increasing energies")
         return array.shape[0]
     values = [str(v) for v in array.read((slice(None),)).tolist()]
     if dim == "quat" and values != list(QUAT_COMPONENTS):
@@ -173,7 +169,8 @@ def check_channel(
 ) -> ChannelInfo | None:
     """Check one channel; ``layouts`` are the leading dims it may have (scale: (z, y, x)).
 
-    Extra trailing channel dims (quat, element, energy_loss) are allowed in scale groups only.
+    Extra trailing channel dims (quat, element, energy_loss, and from 0.3 xray_energy) are
+    allowed in scale groups only.
     """
     path = array.path
     if array.dtype is None or array.dtype.kind not in "biuf":
@@ -248,6 +245,7 @@ def _check_channel_dims(
                 "quat": "orientation.quat-coordinate",
                 "element": "composition.element-coordinate",
                 "energy_loss": "energy-loss.coordinate",
+                "xray_energy": "xray-energy.coordinate",
             }[extra]
             report.add(
                 code,

@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..model._versions import ROOT_MODELS, SUPPORTED_SCHEMAS
-from ..model.v0_1 import CHANNEL_DIMS, SPATIAL_DIMS, RootAttrs
+from ..model.v0_1 import SPATIAL_DIMS, RootAttrs
 from ..model.v0_2 import parse_attrs
+from ..model.v0_3 import CHANNEL_DIMS, NEW_CHANNEL_DIMS
 from ..store._source import GroupNode
 from ._channel import (
     ChannelInfo,
@@ -245,4 +246,16 @@ def _check_scale_group(
         info = check_channel(array, group, lengths, extra_coords, activity_ids, report)
         if info is not None:
             channels.append(info)
+            _check_version_of_dim(info, report)
     return channels
+
+
+def _check_version_of_dim(info: ChannelInfo, report: ValidationReport) -> None:
+    """A channel dimension 0.3 adds, in a store that declares an earlier version."""
+    if info.extra_dim in NEW_CHANNEL_DIMS and report.schema_id in ("fusion/0.1", "fusion/0.2"):
+        report.add(
+            "channel.requires-0.3",
+            info.array.path,
+            f"{info.array.path!r} is on dim {info.extra_dim!r}, which {report.schema_id} does "
+            "not define; declare schema 'fusion/0.3'",
+        )

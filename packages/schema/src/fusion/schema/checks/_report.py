@@ -79,6 +79,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "composition.element-coordinate": ("error", "the `element` coordinate is missing or holds non-element strings"),
     "composition.units": ("error", "a composition channel's units are not `1` (fractions)"),
     "energy-loss.coordinate": ("error", "the `energy_loss` coordinate is missing, not in eV or not increasing"),
+    "xray-energy.coordinate": ("error", "the `xray_energy` coordinate (0.3) is missing, not in eV or not increasing"),
+    "channel.requires-0.3": ("error", "a channel on `xray_energy` in a store that declares fusion/0.1 or 0.2"),
     # values (level "data")
     "data.label-values": ("error", "a label channel holds values not listed in `flag_values`"),
     "data.not-finite": ("error", "a channel holds NaN or infinity where the format forbids it"),
