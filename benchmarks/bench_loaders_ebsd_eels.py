@@ -1,4 +1,4 @@
-"""EBSD and EELS loaders against the bare reader call on the same file.
+"""EBSD, EELS and EDS loaders against the bare reader call on the same file.
 
 Usage (from the repository root)::
 
@@ -44,6 +44,7 @@ FILES = {
         "coreloss_spectrum.msa",
         "lowloss_spectrum.msa",
     ],
+    "eds": ["velox_SI_16x16_215kx.emd"],
 }
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "instruments"
 
@@ -56,6 +57,10 @@ def bare_reader(path: Path) -> tuple[str, Callable[[], object]]:
 
         options = {"autogen_names": False} if suffix == ".ang" else {}
         return "orix.io.load", lambda: io.load(path, **options)
+    if suffix == ".emd":
+        from rsciio.emd import file_reader
+
+        return "rsciio.emd.file_reader", lambda: file_reader(str(path), sum_frames=True)
     if suffix in (".dm3", ".dm4"):
         from rsciio.digitalmicrograph import file_reader
 
