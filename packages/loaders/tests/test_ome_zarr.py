@@ -125,3 +125,27 @@ def test_the_command(tmp_path):
     done = subprocess.run([*command, "--modality", "XCT"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "image 12x20x24 voxel (z, y, x) 0.5 x 0.25 x 0.25 um" in done.stdout
+
+
+def test_a_view_with_a_numeric_channel_dimension_round_trips(instruments, tmp_path):
+    """An EDS spectrum image (format 0.3, ``xray_energy`` in eV) through its OME view and back:
+    the energies come back as numbers with their units, the dataset declares 0.3 again."""
+    import warnings
+
+    from fusion.loaders import LoaderWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LoaderWarning)
+        eds = load("eds", instruments / "eds" / "velox_SI_16x16_215kx.emd")
+    write(eds, tmp_path / "eds.zarr")
+    export_ome_zarr(tmp_path / "eds.zarr", tmp_path / "eds.ome.zarr")
+    back = load("ome-zarr", tmp_path / "eds.ome.zarr")
+    assert back.attrs["fusion"]["schema"] == "fusion/0.3"
+    energy = back["eds"].xray_energy
+    assert energy.attrs["units"] == "eV" and energy.dtype == np.float64
+    np.testing.assert_array_equal(energy.values, eds["eds"].xray_energy.values)
+    np.testing.assert_array_equal(back["eds"].spectrum.values, eds["eds"].spectrum.values)
+    for dim in "yx":  # the view's transforms hold 12 significant digits
+        np.testing.assert_allclose(back["eds"][dim].values, eds["eds"][dim].values, atol=1e-12)
+    write(back, tmp_path / "back.zarr")
+    assert validate(tmp_path / "back.zarr", level="data").ok

@@ -35,6 +35,8 @@ import numpy as np
 import xarray as xr
 
 from fusion.schema import open_group, option_error
+from fusion.schema.model.v0_3 import NEW_CHANNEL_DIMS
+from fusion.schema.model.v0_3 import SCHEMA_ID as FUSION_0_3
 from fusion.schema.provenance import dataset_entity
 
 from ._base import LoaderError, LoaderWarning
@@ -101,6 +103,7 @@ class OmeZarrLoader:
             groups = _groups(location, images, voxel, modality, view)
             record.parameters["format"] = f"OME-Zarr {images[0].version}"
         names = list(groups)
+        newer = any(set(ds.dims) & set(NEW_CHANNEL_DIMS) for ds in groups.values())
         return make_tree(
             title=f"OME-Zarr {location.rstrip('/').rsplit('/', 1)[-1]}",
             group=names[0],
@@ -110,6 +113,7 @@ class OmeZarrLoader:
             reader=software("zarr"),
             record=record,
             material=material,
+            schema=FUSION_0_3 if newer else None,
         )
 
 
@@ -155,21 +159,24 @@ def _groups(
 def _channel_coords(
     channels: Mapping[str, xr.Variable], view: Mapping[str, Any]
 ) -> dict[str, xr.Variable]:
-    """The coordinate of each fourth dimension (``element``, ``quat``) a view recorded."""
+    """The coordinate of each fourth dimension (``element``, ``xray_energy``) a view recorded,
+    with its values as stored (strings or numbers) and its attributes."""
     out = {}
     for variable in channels.values():
         if len(variable.dims) == 4:
             dim = variable.dims[3]
-            values = _recorded_values(view, dim)
-            out[dim] = xr.Variable(dim, np.array(values, dtype=object))
+            values, attrs = _recorded(view, dim)
+            numeric = all(isinstance(v, int | float) for v in values)
+            array = np.array(values, dtype=np.float64 if numeric else object)
+            out[dim] = xr.Variable(dim, array, attrs)
     return out
 
 
-def _recorded_values(view: Mapping[str, Any], dim: str) -> list[str]:
+def _recorded(view: Mapping[str, Any], dim: str) -> tuple[list[Any], dict[str, Any]]:
     for group in (view.get("groups") or {}).values():
         values = (group.get("channel_values") or {}).get(dim)
         if values:
-            return list(values)
+            return list(values), dict((group.get("channel_attrs") or {}).get(dim) or {})
     raise LoaderError(f"the view records no values of {dim!r}")
 
 

@@ -333,6 +333,7 @@ def _view_record(location: str, root: zarr.Group, plans: list[GroupPlan]) -> dic
             "origin_um": list(plan.origin_um),
             "assumed_axes": plan.assumed_axes,
             **({"channel_values": plan.channel_values} if plan.channel_values else {}),
+            **({"channel_attrs": plan.channel_attrs} if plan.channel_attrs else {}),
         }
         for plan in plans
     }

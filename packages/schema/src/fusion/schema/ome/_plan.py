@@ -71,8 +71,11 @@ class GroupPlan:
     """Axes of length 1, whose voxel size the coordinates cannot give: the group's smallest
     known voxel size is used (1 µm where none is known)."""
     images: list[ImagePlan] = field(default_factory=list)
-    channel_values: dict[str, list[str]] = field(default_factory=dict)
-    """The values along each channel dimension (``element``: ``["Li", "Ni", …]``)."""
+    channel_values: dict[str, list[Any]] = field(default_factory=dict)
+    """The values along each channel dimension (``element``: ``["Li", "Ni", …]``;
+    ``xray_energy``: numbers)."""
+    channel_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The attributes of each channel-dimension coordinate (``units: eV``)."""
 
     @property
     def labels_of(self) -> dict[str, list[str]]:
@@ -121,7 +124,15 @@ def _plan_group(name: str, group: zarr.Group) -> GroupPlan:
         dims = _dims(array)
         extra = dims[3] if len(dims) == 4 else None
         if extra is not None and extra in arrays:
-            plan.channel_values[extra] = [str(v) for v in np.asarray(arrays[extra][:])]
+            values = np.asarray(arrays[extra][:])
+            plan.channel_values[extra] = (
+                values.astype(np.float64).tolist()
+                if values.dtype.kind in "iuf"
+                else [str(v) for v in values]
+            )
+            plan.channel_attrs[extra] = {  # not xarray's encoding (_FillValue …)
+                k: v for k, v in arrays[extra].attrs.items() if not k.startswith("_")
+            }
         if key in labels and extra is None:
             path = f"{name}/{host}/labels/{key}" if host else f"{name}/{key}"
             image = ImagePlan(name, key, path, "label", "mode", level_shapes(shape), None,
