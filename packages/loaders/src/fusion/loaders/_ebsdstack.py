@@ -90,7 +90,7 @@ def open_sections(
         first = sections[0]
         for (_, path), section in zip(files, sections, strict=True):
             _check_like(path, section, files[0][1], first)
-        record.parameters.update({**first.parameters, "sections": len(files)})
+        record.parameters.update({**first.units, "sections": len(files)})
         group = _stack(sections, [n for n, _ in files], spacing, files)
         suffix = files[0][1].suffix.lower()
         entity = files_entity(
@@ -181,7 +181,7 @@ def _stack(
     z = np.asarray(numbers, dtype=np.float64) * spacing
     coords = {"z": xr.Variable("z", z, {"units": "um", "long_name": "z position (section)"})}
     coords.update({k: v for k, v in first.coords.items() if k != "z"})
-    return dataset(channels, coords, dict(first.attrs))
+    return dataset(channels, coords, dict(first.units))
 
 
 def _warn_once(caught: list[warnings.WarningMessage], files: list[Path]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from fusion.base import hash_bytes, hash_file
 from fusion.schema import end_when_written
 from fusion.schema.provenance import add_activity, file_entity, new_root, now, software_info
 
+from ._base import LoaderError
 from ._build import tree
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "record_load",
     "software",
     "spatial_coords",
+    "voxel_option",
 ]
 
 BACKGROUND_BYTES = 16 * 2**20
@@ -181,6 +184,19 @@ def _key(key: Any) -> str:
     if isinstance(key, float) and math.isfinite(key):
         return float.__repr__(key)
     return str(key)
+
+
+def voxel_option(where: str | os.PathLike[str], value: Any) -> tuple[float, float, float] | None:
+    """The caller's ``voxel_size_um`` as (z, y, x) in µm (one value means isotropic); None
+    where not given; a `LoaderError` naming ``where`` unless it is 1 or 3 positive numbers."""
+    if value is None:
+        return None
+    values = tuple(value) if isinstance(value, Sequence) else (value,)
+    values = values * 3 if len(values) == 1 else values
+    numbers = all(isinstance(v, Real) and not isinstance(v, bool) for v in values)
+    if len(values) != 3 or not numbers or not all(math.isfinite(v) and v > 0 for v in values):
+        raise LoaderError(f"{where}: voxel_size_um must be 1 or 3 positive numbers, got {value!r}")
+    return tuple(float(v) for v in values)  # type: ignore[return-value]
 
 
 def spatial_coords(

@@ -38,8 +38,6 @@ __all__ = [
     "signal_title",
 ]
 
-LAZY_BYTES = 256 * 2**20
-"""Files larger than this are read lazily (dask): memory bounded by chunks, not by file."""
 EDS_TYPES = ("EDS_TEM", "EDS_SEM", "EDS")
 
 
@@ -59,11 +57,12 @@ def signal_title(signal: Mapping[str, Any]) -> str:
     return str(signal["metadata"].get("General", {}).get("title", "?"))
 
 
-def read_velox(path: Path) -> VeloxSignals:
-    """Read a Velox EMD file with RosettaSciIO and sort its signals."""
+def read_velox(path: Path, lazy_bytes: int) -> VeloxSignals:
+    """Read a Velox EMD file with RosettaSciIO and sort its signals; a file larger than
+    ``lazy_bytes`` is read lazily (dask)."""
     from rsciio.emd import file_reader
 
-    lazy = path.stat().st_size > LAZY_BYTES
+    lazy = path.stat().st_size > lazy_bytes
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -177,7 +177,7 @@ class EbsdLoader:
             raise LoaderError(f"{path}: slice_spacing_um is for serial sections (several maps)")
         with record_load(voxel_size_um=voxel_size_um) as record:
             section = read_section(path, voxel_size_um)
-            record.parameters.update(section.parameters)
+            record.parameters.update(section.units)
         return make_tree(
             title=path.name,
             group=GROUP,
@@ -196,15 +196,15 @@ class Section:
 
     channels: dict[str, xr.Variable]
     coords: dict[str, xr.Variable]
-    attrs: dict[str, Any]
+    units: dict[str, Any]
+    """The scan unit and where it comes from: the group's attributes and load parameters."""
     entity: dict[str, Any]
-    parameters: dict[str, Any]
     grid: Grid | None = None
 
     @property
     def dataset(self) -> xr.Dataset:
         """The ``ebsd`` group (built when asked: serial sections stack the parts instead)."""
-        return dataset(self.channels, self.coords, self.attrs)
+        return dataset(self.channels, self.coords, self.units)
 
 
 def read_section(
@@ -234,7 +234,7 @@ def read_section(
         channels, coords = _group_parts(path, xmap, grid, step_um, header if metadata else None)
         found = sha256() if sha256 else digest.hexdigest()
         entity = file_entity(path, format=FORMATS[path.suffix.lower()], sha256=found)
-    return Section(channels, coords, units, entity, units, grid)
+    return Section(channels, coords, units, entity, grid)
 
 
 # -- channels ---------------------------------------------------------------------------------

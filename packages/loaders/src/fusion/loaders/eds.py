@@ -39,7 +39,7 @@ from ._base import LoaderError, LoaderWarning, NoSignalError
 from ._build import dataset
 from ._provenance import Digest, file_entity, make_tree, original_metadata, record_load, software
 from ._velox import VeloxSignals, as_array, counted, grid_of, nothing_of, read_velox, signal_title
-from .eels import increasing_axis, spatial_coords_of, yx_first
+from .eels import LAZY_BYTES, increasing_axis, spatial_coords_of, value_at, yx_first
 
 __all__ = ["EdsLoader"]
 
@@ -75,7 +75,7 @@ class EdsLoader:
             The file holds no EDS spectrum image (exit 1).
         """
         with record_load(voxel_size_um=voxel_size_um) as record, Digest(path) as digest:
-            found = read_velox(path)
+            found = read_velox(path, LAZY_BYTES)
             if not found.eds:
                 raise NoSignalError(nothing_of(path, found, "EDS"))
             groups = _groups(path, found, voxel_size_um)
@@ -188,27 +188,19 @@ def _settings(signal: Mapping[str, Any]) -> dict[str, Any]:
     """Acquisition settings worth a channel attribute; everything is in original_metadata."""
     meta, general = signal["original_metadata"], signal["metadata"].get("General", {})
     out: dict[str, Any] = {}
-    volts = _get(meta, "Optics", "AccelerationVoltage")
+    volts = value_at(meta, "Optics.AccelerationVoltage")
     if volts is not None:
         out["beam_energy_kV"] = float(volts) / 1e3
     model = [
-        _get(meta, "Instrument", k) for k in ("Manufacturer", "InstrumentClass", "InstrumentModel")
+        value_at(meta, f"Instrument.{k}")
+        for k in ("Manufacturer", "InstrumentClass", "InstrumentModel")
     ]
     if any(model):
         out["microscope"] = " ".join(str(m) for m in model if m)
-    if dwell := _get(meta, "Scan", "DwellTime"):
+    if dwell := value_at(meta, "Scan.DwellTime"):
         out["dwell_time_s"] = float(dwell)
-    if detector := _get(meta, "BinaryResult", "Detector"):
+    if detector := value_at(meta, "BinaryResult.Detector"):
         out["detector_name"] = str(detector)
     if general.get("date"):
         out["acquired"] = f"{general['date']}T{general.get('time', '00:00:00')}"
     return out
-
-
-def _get(tree: Mapping[str, Any], *keys: str) -> Any:
-    node: Any = tree
-    for key in keys:
-        if not isinstance(node, Mapping) or key not in node:
-            return None
-        node = node[key]
-    return node

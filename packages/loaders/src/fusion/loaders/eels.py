@@ -69,7 +69,7 @@ FORMATS = {
     "emd": "Thermo Fisher Velox EMD (HDF5)",
 }
 LAZY_BYTES = 256 * 2**20
-"""DM files larger than this are read lazily (dask): memory bounded by chunks, not by file."""
+"""DM and Velox files larger than this are read lazily (dask): memory bounded by chunks, not by file."""
 LENGTH_UM = {"m": 1e6, "mm": 1e3, "µm": 1.0, "um": 1.0, "nm": 1e-3, "Å": 1e-4, "pm": 1e-6}
 METADATA = {
     # RosettaSciIO (HyperSpy) metadata path -> channel attribute
@@ -181,7 +181,7 @@ def _read(path: Path, reader: str) -> list[dict[str, Any]]:
 
 def _velox_eels(path: Path) -> list[dict[str, Any]]:
     """The EELS spectrum images of a Velox file; the rest is named in a warning."""
-    found = read_velox(path)
+    found = read_velox(path, LAZY_BYTES)
     if not found.eels:
         raise NoSignalError(nothing_of(path, found, "EELS"))
     left = found.left_out + [signal_title(s) for s in (*found.eds, *found.element_maps,
@@ -353,7 +353,7 @@ def _attrs(signal: dict[str, Any]) -> dict[str, Any]:
     attrs |= {name: flat[key] for key, name in METADATA.items() if flat.get(key) not in (None, "")}
     tags = _image_tags(signal)
     for key, name in DM_TAGS.items():
-        if (value := _tag(tags, key)) is not None:
+        if (value := value_at(tags, key)) is not None:
             attrs[name] = value
     if date := flat.get("General.date"):
         attrs["acquired"] = f"{date}T{flat['General.time']}" if flat.get("General.time") else date
@@ -389,7 +389,7 @@ def _mapped(signal: dict[str, Any]) -> dict[str, Any]:
     """RosettaSciIO's DM tag -> metadata mapping applied to leaf tags, as HyperSpy does on load."""
     out = {}
     for source, (target, convert) in signal.get("mapping", {}).items():
-        value = _tag(signal["original_metadata"], source)
+        value = value_at(signal["original_metadata"], source)
         if value is None or isinstance(value, Mapping):
             continue
         try:
@@ -406,11 +406,11 @@ def _image_tags(signal: dict[str, Any]) -> Mapping[str, Any]:
     roots = [
         key[: -len(".ImageTags")] for key in signal.get("mapping", {}) if key.endswith(".ImageTags")
     ]
-    tags = _tag(signal["original_metadata"], f"{roots[0]}.ImageTags") if roots else None
+    tags = value_at(signal["original_metadata"], f"{roots[0]}.ImageTags") if roots else None
     return tags if isinstance(tags, Mapping) else {}
 
 
-def _tag(tree: Mapping[str, Any], path: str) -> Any:
+def value_at(tree: Mapping[str, Any], path: str) -> Any:
     """The value at a dotted path of nested mappings, or None."""
     node: Any = tree
     for key in path.split("."):

@@ -42,7 +42,7 @@ from fusion.schema.provenance import dataset_entity
 from ._base import LoaderError, LoaderWarning
 from ._build import dataset
 from ._omeread import UM_PER_UNIT, OmeFormatError, OmeImage, find_images
-from ._provenance import make_tree, record_load, software, spatial_coords
+from ._provenance import make_tree, record_load, software, spatial_coords, voxel_option
 
 __all__ = ["OmeZarrLoader"]
 
@@ -99,7 +99,7 @@ class OmeZarrLoader:
                 )
             view = root.attrs.get("fusion_ome_view")
             view = view if isinstance(view, Mapping) else {}
-            voxel = _voxel(location, voxel_size_um)
+            voxel = voxel_option(location, voxel_size_um)
             groups = _groups(location, images, voxel, modality, view)
             record.parameters["format"] = f"OME-Zarr {images[0].version}"
         names = list(groups)
@@ -115,17 +115,6 @@ class OmeZarrLoader:
             material=material,
             schema=FUSION_0_3 if newer else None,
         )
-
-
-def _voxel(location: str, value: Any) -> tuple[float, float, float] | None:
-    if value is None:
-        return None
-    values = tuple(value) if isinstance(value, Sequence) else (value,)
-    values = values * 3 if len(values) == 1 else values
-    if len(values) != 3 or not all(isinstance(v, int | float) and v > 0 for v in values):
-        raise LoaderError(f"{location}: voxel_size_um must be 1 or 3 positive numbers, "
-                          f"got {value!r}")  # fmt: skip
-    return tuple(float(v) for v in values)  # type: ignore[return-value]
 
 
 def _groups(

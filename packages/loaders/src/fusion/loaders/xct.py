@@ -30,17 +30,13 @@ two differ; where the file has none, ``voxel_size_um`` is required.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from numbers import Real
 from pathlib import Path
-from typing import Any
 
 import xarray as xr
 
-from ._base import LoaderError
 from ._dxchange import HDF5_SUFFIXES, read_dxchange
-from ._provenance import make_tree, record_load
+from ._provenance import make_tree, record_load, voxel_option
 from ._tiffstack import TIFF_SUFFIXES, read_tiff, slice_files
 from ._xctbase import BLOCK_BYTES
 from ._xradia import XRADIA_SUFFIXES, read_xradia
@@ -87,7 +83,7 @@ class XctLoader:
         LoaderError
             Unreadable, truncated or inconsistent input, or no voxel size known.
         """
-        voxel = _voxel_option(path, voxel_size_um)
+        voxel = voxel_option(path, voxel_size_um)
         suffix = path.suffix.lower()
         if path.is_dir() or suffix in TIFF_SUFFIXES:
             read = read_tiff
@@ -107,15 +103,3 @@ class XctLoader:
             material=material,
             in_memory=result.in_memory,
         )
-
-
-def _voxel_option(path: Path, value: Any) -> tuple[float, float, float] | None:
-    """The caller's voxel size as (z, y, x) in µm: one value means isotropic."""
-    if value is None:
-        return None
-    values = tuple(value) if isinstance(value, Sequence) else (value,)
-    values = values * 3 if len(values) == 1 else values
-    numbers = all(isinstance(v, Real) and not isinstance(v, bool) for v in values)
-    if len(values) != 3 or not numbers or not all(math.isfinite(v) and v > 0 for v in values):
-        raise LoaderError(f"{path}: voxel_size_um must be 1 or 3 positive numbers, got {value!r}")
-    return tuple(float(v) for v in values)  # type: ignore[return-value]

@@ -37,6 +37,15 @@ SPACING_RTOL = 1e-6
 SCALE_LAYOUTS: tuple[tuple[str, ...], ...] = (SPATIAL_DIMS,)
 
 
+COORDINATE_CODES = {
+    "quat": "orientation.quat-coordinate",
+    "element": "composition.element-coordinate",
+    "energy_loss": "energy-loss.coordinate",
+    "xray_energy": "xray-energy.coordinate",
+}
+"""The finding for a missing or malformed coordinate of each channel dimension."""
+
+
 class ChannelInfo:
     """What the data checks need to know about a channel that passed its metadata checks."""
 
@@ -115,16 +124,14 @@ def check_coordinate_values(
 def check_channel_coord(group: GroupNode, dim: str, report: ValidationReport) -> int | None:
     array = group.arrays[dim]
     if array.dims != (dim,) or len(array.shape) != 1:
-        code = {
-            "quat": "orientation.quat-coordinate",
-            "element": "composition.element-coordinate",
-            "energy_loss": "energy-loss.coordinate",
-            "xray_energy": "xray-energy.coordinate",
-        }[dim]
-        report.add(code, array.path, f"expected a 1-D array on ({dim!r},), found {array.dims}")
+        report.add(
+            COORDINATE_CODES[dim],
+            array.path,
+            f"expected a 1-D array on ({dim!r},), found {array.dims}",
+        )
         return None
     if dim in ("energy_loss", "xray_energy"):
-        code = "energy-loss.coordinate" if dim == "energy_loss" else "xray-energy.coordinate"
+        code = COORDINATE_CODES[dim]
         if array.attrs.get("units") != "eV":
             report.add(
                 code,
@@ -241,14 +248,8 @@ def _check_channel_dims(
     expected = [lengths.get(d) for d in dims[:3]]
     if extra is not None:
         if extra not in extra_coords:
-            code = {
-                "quat": "orientation.quat-coordinate",
-                "element": "composition.element-coordinate",
-                "energy_loss": "energy-loss.coordinate",
-                "xray_energy": "xray-energy.coordinate",
-            }[extra]
             report.add(
-                code,
+                COORDINATE_CODES[extra],
                 array.path,
                 f"channel is on dim {extra!r} but the group has no {extra!r} coordinate",
             )

@@ -22,14 +22,11 @@ import dask.array as da
 import numpy as np
 import zarr
 
-from fusion.base import remove_path
-
 from .._errors import WriteError
 from ..checks._validate import validate
 from ..store._objects import Objects, is_url, is_zip, open_objects
-from ..store._partials import claimed_partial, remove_stale_partials
 from ..store._source import open_group
-from ..store._write import _exists, _has_root, _move_into_place
+from ..store._write import _exists, _has_root, write_beside
 from ._metadata import image_label_attrs, labels_attrs, multiscales_attrs
 from ._plan import GroupPlan, ImagePlan, plan_view
 from ._pyramid import reduce_block
@@ -99,7 +96,7 @@ def export_ome_zarr(
     result = OmeExport(destination=target)
     work = _Work(plans, progress)
     objects = open_objects(where, source_options)
-    source_objects = _Listed(objects, objects.keys())
+    source_objects = _Listed.of(objects)
     if is_url(target):
         store = zarr.storage.FsspecStore.from_url(
             target, storage_options=dict(storage_options or {})
@@ -115,28 +112,28 @@ def export_ome_zarr(
 
 
 def _write_local(dest: Path, overwrite: bool, *args: Any) -> None:
-    if dest.exists() and not overwrite:
-        raise _exists(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_partials(dest)
-    with claimed_partial(dest) as partial:
-        try:
-            _write_view(zarr.storage.LocalStore(partial), open_objects(partial), *args)
-            _move_into_place(partial, dest)
-        except BaseException as err:
-            if isinstance(err, WriteError | KeyboardInterrupt):
-                raise
-            raise WriteError(f"writing {dest} failed, nothing was changed there: {err}") from err
-        finally:
-            remove_path(partial)
+    def fill(partial: Path) -> Path:
+        _write_view(zarr.storage.LocalStore(partial), open_objects(partial), *args)
+        return partial
+
+    write_beside(dest, overwrite, fill)
 
 
 @dataclass
 class _Listed:
-    """The source's objects, listed once."""
+    """The source's objects, listed once and grouped by array (``GROUP/CHANNEL``)."""
 
     objects: Objects
-    listing: set[str]
+    by_array: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, objects: Objects) -> _Listed:
+        by_array: dict[str, list[str]] = {}
+        for key in sorted(objects.keys()):
+            parts = key.split("/", 2)
+            if len(parts) == 3 and not key.endswith("fusion_chunks.json"):
+                by_array.setdefault(f"{parts[0]}/{parts[1]}", []).append(key)
+        return cls(objects, by_array)
 
 
 class _Work:
@@ -146,9 +143,8 @@ class _Work:
         self.progress = progress
         self.done = 0
         self.total = sum(
-            _nbytes(image, shape) for plan in plans for image in plan.images
-            for shape in image.shapes
-        )  # fmt: skip
+            _nbytes(shape) for plan in plans for image in plan.images for shape in image.shapes
+        )
 
     def add(self, nbytes: int) -> None:
         self.done += nbytes
@@ -156,7 +152,7 @@ class _Work:
             self.progress(self.done, self.total)
 
 
-def _nbytes(image: ImagePlan, shape: tuple[int, ...]) -> int:
+def _nbytes(shape: tuple[int, ...]) -> int:
     return math.prod(shape) * 4  # a common scale for every dtype: progress, not accounting
 
 
@@ -174,9 +170,10 @@ def _write_view(
     view = zarr.open_group(store, mode="w", zarr_format=3)
     for plan in plans:
         view.create_group(plan.name, attributes={"description": f"scale group {plan.name}"})
+        labels_of = plan.labels_of
         for image in plan.images:
             group = view.create_group(image.path, attributes=_image_attrs(plan, image))
-            names = plan.labels_of.get(image.path)
+            names = labels_of.get(image.path)
             if names:
                 view.create_group(f"{image.path}/labels", attributes=labels_attrs(names))
             _write_levels(group, image, plan, root, source, objects, result, work)
@@ -214,20 +211,18 @@ def _write_levels(
         result.copied_bytes += _copy_array(source, image.source_key, objects, f"{image.path}/0")
     else:
         _write_channel_first(group, array)
-    work.add(_nbytes(image, image.shapes[0]))
+    work.add(_nbytes(image.shapes[0]))
     chunks = tuple(array.shards or array.chunks)[:3]
     for level in range(1, len(image.shapes)):
         previous = group[str(level - 1)]
         _write_level(group, str(level), previous, image, chunks, plan)
-        work.add(_nbytes(image, image.shapes[level]))
+        work.add(_nbytes(image.shapes[level]))
 
 
 def _copy_array(source: _Listed, key: str, target: Objects, path: str) -> int:
     """Copy one array's objects as they are (not its chunk manifest, which is the dataset's)."""
     prefix = f"{key}/"
-    keys = sorted(
-        k for k in source.listing if k.startswith(prefix) and not k.endswith("fusion_chunks.json")
-    )
+    keys = source.by_array.get(key, [])
     copied = 0
     for start in range(0, len(keys), 256):
         batch = source.objects.read_many(keys[start : start + 256])
@@ -260,7 +255,7 @@ def _write_level(
     lead = 1 if image.channel_dim is not None else 0
     halve = [False] * lead + [n > 1 for n in plan.shape]
     out_chunks = tuple(previous.shape[:lead]) + tuple(
-        min(c, n) for c, n in zip(chunks, _spatial_shape(image, name), strict=True)
+        min(c, n) for c, n in zip(chunks, image.shapes[int(name)], strict=True)
     )
     source = da.from_zarr(previous)
     source = source.rechunk(
@@ -301,10 +296,6 @@ def _reduce_in_slabs(
         index[axis] = slice(start, start + SLAB_PLANES)
         parts.append(reduce_block(block[tuple(index)], halve, reduction, flags))
     return np.concatenate(parts, axis=axis)
-
-
-def _spatial_shape(image: ImagePlan, name: str) -> tuple[int, ...]:
-    return image.shapes[int(name)]
 
 
 def _create_level(

@@ -27,7 +27,7 @@ import datetime as dt
 import os
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -119,19 +119,31 @@ def write(
 
 
 def _write_local(tree: xr.DataTree, dest: Path, overwrite: bool, *, as_zip: bool) -> None:
+    def fill(partial: Path) -> Path:
+        if not as_zip:
+            _write_folder(tree, partial)
+            return partial
+        _write_folder(tree, partial / "store")
+        _zip_folder(partial / "store", partial / "archive.zip")
+        return partial / "archive.zip"
+
+    write_beside(dest, overwrite, fill)
+
+
+def write_beside(dest: Path, overwrite: bool, fill: Callable[[Path], Path]) -> None:
+    """Write a local store atomically: ``fill(partial)`` writes into a fresh locked partial
+    folder beside ``dest`` and returns what to move into place (the folder, or a file in it).
+
+    An existing ``dest`` without ``overwrite`` is a `WriteError`; on any failure ``dest`` is as
+    it was and the partial is removed. The dataset writer and the OME view writer share it.
+    """
     if dest.exists() and not overwrite:
         raise _exists(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(dest)
     with claimed_partial(dest) as partial:
         try:
-            if as_zip:
-                _write_folder(tree, partial / "store")
-                _zip_folder(partial / "store", partial / "archive.zip")
-                _move_into_place(partial / "archive.zip", dest)
-            else:
-                _write_folder(tree, partial)
-                _move_into_place(partial, dest)
+            _move_into_place(fill(partial), dest)
         except BaseException as err:
             if isinstance(err, WriteError | KeyboardInterrupt):
                 raise
