@@ -59,6 +59,13 @@ def register_load(subparsers: argparse._SubParsersAction) -> None:
         "--modality",
         help="technique that made the image, where the file does not say (ome-zarr): XCT, SEM, ...",
     )
+    parser.add_argument(
+        "--labels",
+        nargs="+",
+        metavar="VALUE=NAME",
+        help="xct: the volume is segmented; its values are these labels (e.g. 0=rest 128=NMC), "
+        "written as the label channel phase",
+    )
     parser.add_argument("--material", default="unspecified", help="sample material to record")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -76,6 +83,8 @@ def run_load(args: argparse.Namespace) -> int:
         options["modality"] = args.modality
     if args.slice_spacing_um is not None:
         options["slice_spacing_um"] = args.slice_spacing_um
+    if args.labels is not None:
+        options["labels"] = args.labels
     if source := source_options_from(args):
         options["storage_options"] = source
     with warnings.catch_warnings(record=True) as caught:

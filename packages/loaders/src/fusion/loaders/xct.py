@@ -18,7 +18,9 @@ read all of it anyway). Headers are checked first (same shape and dtype everywhe
 the file), so a truncated or inconsistent input is a `LoaderError` at load time, not a failure
 mid-write. The file's sha256 is computed in a background thread while the headers are read.
 
-A volume is the scale group ``volume`` (channel ``grayscale``). Projections are the
+A volume is the scale group ``volume`` (channel ``grayscale``; a segmented volume, whose values
+are labels, is channel ``phase`` with ``flag_values`` and ``flag_meanings`` when ``labels``
+names them, e.g. ``{0: "rest", 128: "NMC"}``: `as_labels`). Projections are the
 projection group ``projections`` (format 0.2): channel ``projections`` on (angle, y, x),
 reference frames ``flats`` on (flat, y, x) and ``darks`` on (dark, y, x).
 
@@ -30,18 +32,19 @@ two differ; where the file has none, ``voxel_size_um`` is required.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import xarray as xr
 
+from ._base import LoaderError
 from ._dxchange import HDF5_SUFFIXES, read_dxchange
 from ._provenance import make_tree, record_load, voxel_option
 from ._tiffstack import TIFF_SUFFIXES, read_tiff, slice_files
 from ._xctbase import BLOCK_BYTES
 from ._xradia import XRADIA_SUFFIXES, read_xradia
 
-__all__ = ["BLOCK_BYTES", "XctLoader", "slice_files"]
+__all__ = ["BLOCK_BYTES", "XctLoader", "as_labels", "parse_labels", "slice_files"]
 
 
 class XctLoader:
@@ -65,6 +68,7 @@ class XctLoader:
         *,
         material: str = "unspecified",
         voxel_size_um: float | Sequence[float] | None = None,
+        labels: Mapping[int, str] | Sequence[str] | None = None,
     ) -> xr.DataTree:
         """Read an XCT file or slice folder into a fused dataset (lazily).
 
@@ -77,6 +81,10 @@ class XctLoader:
         voxel_size_um
             Voxel size in µm, one value or (z, y, x); for projections, the pixel size (y, x
             of the three). Required where the file stores none.
+        labels
+            The volume is segmented: its values are these labels (``{value: name}``, or
+            ``"VALUE=NAME"`` strings as the command line gives them); it becomes the label
+            channel ``phase``.
 
         Raises
         ------
@@ -91,15 +99,60 @@ class XctLoader:
             read = read_dxchange
         else:
             read = read_xradia
+        flags = parse_labels(labels) if labels is not None else None
         with record_load(voxel_size_um=voxel) as record:
             result = read(path, voxel)
+        dataset = result.dataset if flags is None else as_labels(path, result.dataset, flags)
         return make_tree(
             title=result.title,
             group=result.group,
-            dataset=result.dataset,
+            dataset=dataset,
             entity=result.entity,
             reader=result.reader,
             record=record,
             material=material,
             in_memory=result.in_memory,
         )
+
+
+def parse_labels(labels: Mapping[int, str] | Sequence[str]) -> dict[int, str]:
+    """``{value: name}`` from a mapping or ``"VALUE=NAME"`` strings, values in order.
+
+    >>> parse_labels(["128=NMC", "0=rest"])
+    {0: 'rest', 128: 'NMC'}
+    """
+    if isinstance(labels, Mapping):
+        pairs = [(int(v), str(n)) for v, n in labels.items()]
+    else:
+        pairs = []
+        for item in labels:
+            value, sep, name = str(item).partition("=")
+            if not sep or not value.strip().lstrip("-").isdigit() or not name.strip():
+                raise LoaderError(
+                    f"--labels takes VALUE=NAME pairs (e.g. 0=rest 128=NMC), got {item!r}"
+                )
+            pairs.append((int(value), name.strip()))
+    names = [n for _, n in pairs]
+    if len(set(names)) != len(names) or len({v for v, _ in pairs}) != len(pairs):
+        raise LoaderError(f"--labels repeats a value or a name: {labels}")
+    bad = [n for n in names if not n.replace("-", "").replace("_", "").isalnum()]
+    if bad:
+        raise LoaderError(f"label names must be single words (flag_meanings), got {bad}")
+    return dict(sorted(pairs))
+
+
+def as_labels(path: Path, dataset: xr.Dataset, labels: Mapping[int, str]) -> xr.Dataset:
+    """The volume's ``grayscale`` as the label channel ``phase`` with these flags."""
+    if "grayscale" not in dataset:
+        raise LoaderError(f"{path}: --labels applies to a reconstructed volume, not to projections")
+    grey = dataset["grayscale"]
+    if grey.dtype.kind not in "iu":
+        raise LoaderError(f"{path}: --labels needs integer voxels, the volume is {grey.dtype}")
+    attrs = {
+        **{k: v for k, v in grey.attrs.items() if k not in ("units", "long_name")},
+        "long_name": "phase label",
+        "units": "1",
+        "flag_values": list(labels),
+        "flag_meanings": " ".join(labels.values()),
+    }
+    return dataset.drop_vars("grayscale").assign(phase=xr.Variable(grey.dims, grey.data, attrs))

@@ -26,6 +26,7 @@ from ._generate import SeededLatent, ShapeError, TooManyTilesError, generate, la
 from ._open import OpenedModel, ResolvedModel, open_model, resolve_model
 from ._segment import SegmentInputError, segment
 from ._sessions import ModelFile
+from ._superres import SuperResInputError, superres
 from ._wrap import WrapRequest, wrap_outputs
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "SegmentInputError",
     "Session",
     "ShapeError",
+    "SuperResInputError",
     "TooManyTilesError",
     "WrapRequest",
     "add_model_run_options",
@@ -49,5 +51,6 @@ __all__ = [
     "open_session",
     "resolve_model",
     "segment",
+    "superres",
     "wrap_outputs",
 ]
