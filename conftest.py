@@ -43,13 +43,16 @@ def micrographs() -> Path:
 
 @pytest.fixture(scope="session")
 def small_reference_recipe(tmp_path_factory, instruments) -> Path:
-    """docs/examples/nmc-fusion.yaml with the particle volume shrunk to 64³ and its input paths
+    """docs/examples/nmc-fusion.yaml with the particle volume shrunk to 64³, the super-resolved
+    region to 12³ coarse cells, and its input paths
     made absolute, written to a temporary folder (run it with ``fusion.fuse.fuse``)."""
     recipe = yaml.safe_load(REFERENCE_RECIPE.read_text())
     for spec in recipe["inputs"].values():
         spec["url"] = str((REFERENCE_RECIPE.parent / spec["url"]).resolve())
     particle = next(s for s in recipe["steps"] if s["id"] == "particle")
     particle["shape"] = [64, 64, 64]
+    fine = next(s for s in recipe["steps"] if s["id"] == "xct-nmc-fine")
+    fine["region"] = [[0, 12], [0, 12], [0, 12]]
     path = tmp_path_factory.mktemp("recipe") / "nmc-fusion-small.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return path

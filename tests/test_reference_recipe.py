@@ -73,7 +73,7 @@ def test_the_provenance_names_every_file_and_model_with_its_digest(fused, instru
             assert files[path.name] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert "cylindrical_cell_slices" in files
     models = {e["ref"].split("@")[0] for e in entities if e["type"] == "model"}
-    assert models == {"model:unet-nmc", "model:slicegan-nmc"}
+    assert models == {"model:unet-nmc", "model:slicegan-nmc", "model:superres-nmc"}
     made_by = {
         f"/{g}/{v}": tree[g][v].attrs["provenance"]
         for g in tree.children
@@ -84,6 +84,24 @@ def test_the_provenance_names_every_file_and_model_with_its_digest(fused, instru
     assert activities[made_by["/particle/phase"]]["type"] == "generate"
     assert activities[made_by["/sem/phase"]]["type"] == "segment"
     assert activities[made_by["/electrode/grayscale"]]["type"] == "load"
+    assert activities[made_by["/xct-nmc/phase"]]["type"] == "load"
+    assert activities[made_by["/xct-nmc-fine/phase"]]["type"] == "super-resolve"
+
+
+def test_the_xct_scale_gets_a_fine_child_over_the_region_it_super_resolved(fused):
+    tmp, _, _, _ = fused
+    tree = xr.open_datatree(tmp / "fused.zarr", engine="zarr")
+    coarse, fine = tree["xct-nmc"], tree["xct-nmc-fine"]
+    assert fine.phase.shape == (96, 96, 96)  # 12³ coarse cells × 8
+    assert fine.phase.attrs["flag_meanings"] == "pore NMC CBD"
+    for axis in "zyx":
+        step = float(coarse[axis][1] - coarse[axis][0])
+        assert float(fine[axis][1] - fine[axis][0]) == pytest.approx(step / 8)
+        start = float(coarse[axis][0]) - step / 2
+        assert float(fine[axis][0]) == pytest.approx(start + step / 16)
+    particles = coarse.phase.values[:12, :12, :12] == 128
+    blocks = (fine.phase.values == 1).reshape(12, 8, 12, 8, 12, 8).mean(axis=(1, 3, 5)) > 0.5
+    assert (blocks == particles).mean() >= 0.95
 
 
 def test_the_modelling_hand_off_from_plain_xarray(fused):

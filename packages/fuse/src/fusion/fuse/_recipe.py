@@ -44,6 +44,7 @@ __all__ = [
     "RecipeError",
     "SegmentStep",
     "Step",
+    "SuperResolveStep",
     "TransferStep",
     "load_recipe",
 ]
@@ -92,6 +93,27 @@ class SegmentStep(_Model):
     name: str | None = None
     tile: int = Field(512, gt=0)
     overlap: int = Field(64, ge=0)
+
+
+class SuperResolveStep(_Model):
+    """Give a coarse particle label channel of an earlier step a finer scale group with a
+    registered super-resolution model (`fusion.models.superres`)."""
+
+    op: Literal["super-resolve"]
+    id: StepId
+    source: StepId = Field(alias="from")
+    model: str
+    channel: str | None = None
+    group: GroupName | None = None
+    region: (
+        Annotated[
+            list[Annotated[list[int], Field(min_length=2, max_length=2)]],
+            Field(min_length=3, max_length=3),
+        ]
+        | None
+    ) = None  # coarse cells, half-open
+    seed: int = 0
+    tile: PositiveInt | None = None
 
 
 class GenerateStep(_Model):
@@ -151,7 +173,8 @@ class PlaceStep(_Model):
 
 
 Step = Annotated[
-    LoadStep | SegmentStep | GenerateStep | TransferStep | PlaceStep, Field(discriminator="op")
+    LoadStep | SegmentStep | SuperResolveStep | GenerateStep | TransferStep | PlaceStep,
+    Field(discriminator="op"),
 ]
 
 
@@ -203,7 +226,7 @@ class Recipe(_Model):
 
 def upstream(step: Step) -> list[str]:
     """The earlier steps a step reads, in a fixed order."""
-    if isinstance(step, SegmentStep):
+    if isinstance(step, SegmentStep | SuperResolveStep):
         return [step.source]
     if isinstance(step, TransferStep):
         return [step.to, step.source]
@@ -255,4 +278,4 @@ def _explain(err: ValidationError, data: dict) -> str:
 
 
 def _is_union_tag(part: Any) -> bool:
-    return part in ("load", "segment", "generate", "transfer", "place")
+    return part in ("load", "segment", "super-resolve", "generate", "transfer", "place")

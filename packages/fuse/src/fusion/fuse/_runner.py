@@ -31,7 +31,16 @@ from fusion.schema import end_when_written, unique_id
 from fusion.schema.provenance import add_activity, file_entity, provenance_of
 
 from ._inputs import ResolvedInput, resolve_input
-from ._recipe import GenerateStep, Recipe, RecipeError, SegmentStep, Step, load_recipe, upstream
+from ._recipe import (
+    GenerateStep,
+    Recipe,
+    RecipeError,
+    SegmentStep,
+    Step,
+    SuperResolveStep,
+    load_recipe,
+    upstream,
+)
 from ._steps import RunSettings, run_step
 
 __all__ = ["FuseResult", "StepRun", "default_work_dir", "fuse", "step_keys"]
@@ -175,7 +184,9 @@ def step_keys(recipe: Recipe, inputs: Mapping[str, ResolvedInput], settings: Run
 def _model_identities(recipe: Recipe, settings: RunSettings) -> dict[str, dict[str, str]]:
     """Per model step, the model as the registry resolves it now (one registry read, no
     download: `fusion.models.resolve_model`, the resolution the steps' runs use too)."""
-    steps = [s for s in recipe.steps if isinstance(s, GenerateStep | SegmentStep)]
+    steps = [
+        s for s in recipe.steps if isinstance(s, GenerateStep | SegmentStep | SuperResolveStep)
+    ]
     if not steps:
         return {}
     from fusion.models import resolve_model

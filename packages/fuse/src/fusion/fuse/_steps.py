@@ -16,7 +16,15 @@ import xarray as xr
 
 from ._inputs import ResolvedInput
 from ._place import group_of, place
-from ._recipe import GenerateStep, LoadStep, PlaceStep, SegmentStep, Step, TransferStep
+from ._recipe import (
+    GenerateStep,
+    LoadStep,
+    PlaceStep,
+    SegmentStep,
+    Step,
+    SuperResolveStep,
+    TransferStep,
+)
 
 __all__ = ["RunSettings", "run_step"]
 
@@ -40,6 +48,8 @@ def run_step(
         return run_load(step, inputs[step.input])
     if isinstance(step, SegmentStep):
         return run_segment(step, upstream[step.source], settings)
+    if isinstance(step, SuperResolveStep):
+        return run_superres(step, upstream[step.source], settings)
     if isinstance(step, GenerateStep):
         return run_generate(step, settings)
     if isinstance(step, TransferStep):
@@ -62,6 +72,17 @@ def run_segment(step: SegmentStep, tree: xr.DataTree, settings: RunSettings) -> 
         tree, step.model, channel=step.channel, name=step.name, device=settings.device,
         tile=step.tile, overlap=step.overlap, registry=settings.registry,
         offline=settings.offline, progress=settings.progress,
+    )  # fmt: skip
+
+
+def run_superres(step: SuperResolveStep, tree: xr.DataTree, settings: RunSettings) -> xr.DataTree:
+    from fusion.models import superres
+
+    return superres(
+        tree, step.model, channel=step.channel, group=step.group, seed=step.seed,
+        region=None if step.region is None else [tuple(r) for r in step.region],
+        device=settings.device, tile=step.tile or "auto", registry=settings.registry,
+        offline=settings.offline,
     )  # fmt: skip
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 from typing import Any, Literal
 
@@ -162,6 +162,7 @@ def superres(
     *,
     channel: str | None = None,
     group: str | None = None,
+    region: Sequence[tuple[int, int]] | None = None,
     seed: int = 0,
     device: Device = "auto",
     tile: int | Literal["auto"] = "auto",
@@ -184,6 +185,9 @@ def superres(
         ``flag_meanings`` name ``NMC``.
     group
         Name of the new fine scale group (default ``<group>_x<sf>``).
+    region
+        Only these coarse cells: ``[(z0, z1), (y0, y1), (x0, x1)]``, half-open index ranges
+        (default: the whole channel). The fine group covers exactly their extent.
     seed
         Seed of the noise; recorded in the provenance.
     device
@@ -208,12 +212,15 @@ def superres(
     in_group, name, particle = find_particle_channel(tree, channel)
     scale, context = size_rule(card)
     labels = tree[in_group].to_dataset(inherit=False)[name]
-    _check_size(channel_path(in_group, name), labels, card, context)
+    if region is not None:
+        labels = labels.isel(_region_slices(channel_path(in_group, name), labels, region))
+    _check_size(channel_path(in_group, name), labels, model.ref, context)
     out_group = group or f"{in_group.strip('/')}_x{scale}"
     if out_group in tree.children:
         raise SuperResInputError(f"group /{out_group} exists already; pick another with --group")
     opened = open_model(model, device, cache=cache, offline=offline)
-    session = opened.session()  # here first: a bad model or device fails before any tile
+    session = replace(opened.file, outputs=(card.channels[0].tensor,)).session()
+    # here first: a bad model or device fails before any tile
     started = now()
     noise = card.latent.tensor
     lowres = next(t.name for t in card.inputs if t.name != noise)
@@ -223,7 +230,8 @@ def superres(
     drawn = SeededLatent(card.latent, (1, nz, *padded.shape), seed)
     drawn.window([(0, 1)] * 3)  # refuses a bad seed now
     out = card.channels[0]
-    runner = SuperResTile(opened.file, drawn, lowres, noise, out.tensor)
+    pruned = replace(opened.file, outputs=(out.tensor,))  # the Softmax branch is not run
+    runner = SuperResTile(pruned, drawn, lowres, noise, out.tensor)
     cells = tile if tile != "auto" else max(AUTO_TILE_EDGE // scale, 1)
     tiles = tuple(balanced_tile(n, cells + context, context) for n in padded.shape)
     phase = tiled_superres(padded, runner, scale, context, tiles)
@@ -231,6 +239,7 @@ def superres(
         **session.provenance(),
         "seed": seed,
         "input_channel": channel_path(in_group, name),
+        "region": None if region is None else [list(map(int, r)) for r in region],
         "particle_label": particle,
         "scale_factor": scale,
         "edge_padding_cells": halo,
@@ -249,7 +258,24 @@ def superres(
     )  # fmt: skip
 
 
-def _check_size(path: str, labels: xr.DataArray, card: Any, context: int) -> None:
+def _region_slices(
+    path: str, labels: xr.DataArray, region: Sequence[tuple[int, int]]
+) -> dict[str, slice]:
+    """``{axis: slice}`` of a region of coarse cells; refused where it leaves the channel."""
+    if len(region) != 3:
+        raise SuperResInputError(f"a region has three index ranges (z, y, x), got {len(region)}")
+    slices = {}
+    for axis, (start, stop) in zip(("z", "y", "x"), region, strict=True):
+        size = labels.sizes[axis]
+        if not 0 <= start < stop <= size:
+            raise SuperResInputError(
+                f"region {axis} {start}:{stop} is empty or outside {path} (0:{size} along {axis})"
+            )
+        slices[axis] = slice(int(start), int(stop))
+    return slices
+
+
+def _check_size(path: str, labels: xr.DataArray, ref: str, context: int) -> None:
     """Refuse a 2D input, and one smaller than the model's receptive field."""
     sizes = [labels.sizes[a] for a in ("z", "y", "x")]
     if 1 in sizes:
@@ -260,7 +286,7 @@ def _check_size(path: str, labels: xr.DataArray, card: Any, context: int) -> Non
     small = [f"{a} {n}" for a, n in zip("zyx", sizes, strict=True) if n < field]
     if small:
         raise SuperResInputError(
-            f"{path} is too small for {card.name}: its receptive field is {field} cells per "
+            f"{path} is too small for {ref}: its receptive field is {field} cells per "
             f"axis, the input has {', '.join(small)}"
         )
 

@@ -128,10 +128,27 @@ def register_superres(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--channel", help="/group/name of the label channel (default: the one "
                         "whose flag_meanings name NMC)")  # fmt: skip
     parser.add_argument("--group", help="name of the new fine group (default: GROUP_x<sf>)")
+    parser.add_argument("--region", type=region_arg, metavar="Z0:Z1,Y0:Y1,X0:X1",
+                        help="only these coarse cells (half-open index ranges)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise")
     parser.add_argument("--tile", type=int, help="coarse cells per tile edge (default: auto)")
     add_model_run_options(parser)
     parser.set_defaults(run=run_superres)
+
+
+def region_arg(text: str) -> list[tuple[int, int]]:
+    """``z0:z1,y0:y1,x0:x1`` → three half-open ranges.
+
+    >>> region_arg("0:16,8:40,8:40")
+    [(0, 16), (8, 40), (8, 40)]
+    """
+    try:
+        ranges = [tuple(int(v) for v in part.split(":")) for part in text.split(",")]
+    except ValueError:
+        ranges = []
+    if len(ranges) != 3 or any(len(r) != 2 for r in ranges):
+        raise argparse.ArgumentTypeError(f"expected Z0:Z1,Y0:Y1,X0:X1, got {text!r}")
+    return [(int(a), int(b)) for a, b in ranges]
 
 
 def run_superres(args: argparse.Namespace) -> int:
@@ -142,7 +159,8 @@ def run_superres(args: argparse.Namespace) -> int:
     with scheduler_from(args):
         check_reachable(args.output)
         tree = superres(
-            args.input, args.model, channel=args.channel, group=args.group, seed=args.seed,
+            args.input, args.model, channel=args.channel, group=args.group,
+            region=args.region, seed=args.seed,
             device=args.device, tile=args.tile or "auto", registry=args.registry,
             offline=args.offline, storage_options=options,
         )  # fmt: skip

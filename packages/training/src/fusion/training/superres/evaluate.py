@@ -63,18 +63,30 @@ def agreement(fine: np.ndarray, lowres: np.ndarray, scale: int) -> float:
     return float((block_majority(fine, scale) == lowres).mean())
 
 
-def baseline_upsampling(lowres: np.ndarray, scale: int, cbd_share: float) -> np.ndarray:
+def baseline_upsampling(
+    lowres: np.ndarray, scale: int, cbd_share: float, exact: bool = False
+) -> np.ndarray:
     """The issue's baseline: trilinear upsampling of the NMC indicator thresholded at 0.5;
-    of the rest, the ``cbd_share`` nearest the particles become CBD, the others pore."""
+    of the rest, those nearest the particles become CBD, the others pore.
+
+    By default CBD is every rest voxel within the distance (to the nearest particle voxel)
+    that a ``cbd_share`` of the rest lies within: whole distance shells, so ties at that
+    distance make a larger share (0.33 for 0.29 on the held-out half). This reproduces the
+    issue's figures for the baseline. ``exact`` takes exactly ``cbd_share`` of the rest,
+    nearest first (ties in index order): fractions and S2 closer to the truth, τ further."""
     from scipy.ndimage import distance_transform_edt, zoom
 
     nmc = zoom(lowres.astype(np.float32), scale, order=1, grid_mode=True, mode="nearest") >= 0.5
     out = np.zeros(nmc.shape, np.uint8)
     out[nmc] = NMC
-    distance = distance_transform_edt(~nmc)
-    rest = ~nmc
-    cut = np.quantile(distance[rest], cbd_share)
-    out[rest & (distance <= cut)] = CBD
+    rest = np.flatnonzero(~nmc)
+    distance = distance_transform_edt(~nmc).ravel()[rest]
+    if not exact:
+        out.reshape(-1)[rest[distance <= np.quantile(distance, cbd_share)]] = CBD
+        return out
+    count = round(cbd_share * rest.size)
+    nearest = rest[np.argsort(distance, kind="stable")[:count]]  # ties: in index order
+    out.reshape(-1)[nearest] = CBD
     return out
 
 
@@ -161,6 +173,7 @@ def evaluate_xct(onnx: Path, cube: np.ndarray, seeds: list[int]) -> dict:
         runs.append(compare_xct(measure_xct(fine), true))
     base = baseline_upsampling(lowres, 4, share)
     base_errors = compare_xct(measure_xct(base), true)
+    exact = compare_xct(measure_xct(baseline_upsampling(lowres, 4, share, exact=True)), true)
     model = _summary(runs)
     worst = lambda d: max(abs(v) for v in d.values())  # noqa: E731
     better = {
@@ -174,6 +187,7 @@ def evaluate_xct(onnx: Path, cube: np.ndarray, seeds: list[int]) -> dict:
         "model": model,
         "baseline": {**base_errors, "agreement": agreement(base, lowres, 4)},
         "baseline_cbd_share": share,
+        "baseline_exact_share": exact,
         "truth": {
             "fraction": true["fraction"],
             "tau_pore": true["tau_pore"],

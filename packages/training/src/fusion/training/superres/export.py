@@ -1,7 +1,8 @@
 """Export a super-resolution checkpoint's averaged generator to ONNX, with its test tensors.
 
 Inputs ``lowres`` (B, 1, z, y, x: the particle indicator, 1 = NMC) and ``noise`` (B, nz, z, y,
-x: standard-normal, drawn by the card's ``numpy-philox-blocks`` recipe); outputs ``labels``
+x: standard-normal, drawn by the card's ``numpy-philox-blocks`` recipe); the generator's
+`runtime_forward` form (1×1 convolutions and shuffles for the upsamplings); outputs ``labels``
 (B, sf·(z − 8), …, uint8: the ArgMax of the logits, in the graph) and ``probabilities`` (B, 3,
 …, float32). ONNX metadata ``fusion.argmax_of = labels=probabilities`` lets the runtime prune
 the Softmax branch when only labels are asked for. The test tensors are a 12³-cell crop of the
@@ -41,7 +42,7 @@ class Exported(torch.nn.Module):
         self.generator = generator
 
     def forward(self, lowres: torch.Tensor, noise: torch.Tensor):
-        logits = self.generator(torch.cat([lowres, noise], 1))
+        logits = self.generator.runtime_forward(torch.cat([lowres, noise], 1))
         return torch.argmax(logits, 1).to(torch.uint8), torch.softmax(logits, 1)
 
 
@@ -79,8 +80,9 @@ def export(model: str, checkpoint: Path, out: Path) -> dict:
     onnx.save(proto, str(out))
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     labels, probs = session.run(None, {"lowres": lowres, "noise": noise})
-    with torch.no_grad():
-        t_labels, t_probs = wrapped(torch.from_numpy(lowres), torch.from_numpy(noise))
+    with torch.no_grad():  # the training form, not the exported one
+        logits = G(torch.cat([torch.from_numpy(lowres), torch.from_numpy(noise)], 1))
+        t_labels, t_probs = torch.argmax(logits, 1).to(torch.uint8), torch.softmax(logits, 1)
     diff = float(np.abs(probs - t_probs.numpy()).max())
     tensors = out.with_name("test-tensors.npz")
     np.savez_compressed(tensors, lowres=lowres, noise=noise, labels=labels, probabilities=probs)

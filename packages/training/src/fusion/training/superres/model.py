@@ -13,6 +13,13 @@ exactly ``sf·n`` voxels, those of its central ``n`` cells: windows that overlap
 ``2·CONTEXT`` cells tile a volume without seams, and the runtime pads the whole input by
 ``CONTEXT`` cells (edge values, noise drawn there too) so that its borders have context.
 
+For onnxruntime, `SuperResGenerator.runtime_forward` computes the same function with each
+``ConvTranspose3d`` (kernel = stride = 2) recast as a 1×1×1 convolution to ``8·C`` channels (the
+2³ sub-voxel phases) followed by a depth-to-space shuffle done as three one-axis moves
+(`shuffle_3d`): onnxruntime runs a ConvTranspose as a GEMM plus a col2im scatter and an 8-D
+Transpose slowly, while a 1×1 Conv with its ReLU fused is one GEMM. The export uses that form;
+the training uses ``forward``; they agree to float rounding (tested).
+
 Size bookkeeping (``m = n + 2`` coarse cells leave the trunk): each stage doubles and a valid
 3³ convolution takes one voxel off each side, ``2m → 2m − 2``; after ``k`` stages the side is
 ``2^k·n + 2``, and the last stage crops one more voxel each side before its convolution.
@@ -26,7 +33,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["CONTEXT", "Critic", "SuperResConfig", "SuperResGenerator", "block_mean"]
+__all__ = [
+    "CONTEXT",
+    "Critic",
+    "SuperResConfig",
+    "SuperResGenerator",
+    "block_mean",
+    "shuffle_3d",
+]
 
 CONTEXT = 4
 """Coarse cells of context per side that the generator consumes (3 trunk convs + 1 in the
@@ -84,6 +98,31 @@ class SuperResGenerator(nn.Module):
                 return conv(x[:, :, 1:-1, 1:-1, 1:-1])
             x = F.relu(conv(x))
         raise AssertionError("unreachable")
+
+    def runtime_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward`` with each upsampling as a 1×1×1 convolution and `shuffle_3d`."""
+        for conv in self.trunk:
+            x = F.relu(conv(x))
+        for i, (up, conv) in enumerate(zip(self.ups, self.convs, strict=True)):
+            c_in, c_out = up.weight.shape[:2]
+            # ConvTranspose weight (C_in, C_out, 2, 2, 2) → Conv weight (C_out·8, C_in, 1, 1, 1)
+            weight = up.weight.reshape(c_in, c_out * 8).t().reshape(c_out * 8, c_in, 1, 1, 1)
+            x = shuffle_3d(F.relu(F.conv3d(x, weight, up.bias.repeat_interleave(8))), c_out)
+            if i == len(self.convs) - 1:
+                return conv(x[:, :, 1:-1, 1:-1, 1:-1])
+            x = F.relu(conv(x))
+        raise AssertionError("unreachable")
+
+
+def shuffle_3d(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """Depth-to-space of (B, C·8, Z, Y, X), channel ``c·8 + 4·dz + 2·dy + dx``, to (B, C, 2Z,
+    2Y, 2X): the phase of x moved next to X, then y's next to Y, then z's next to Z (three
+    Transposes of five axes each, not one of eight)."""
+    b, _, z, y, w = x.shape
+    x = x.reshape(b * channels * 4, 2, z, y, w).permute(0, 2, 3, 4, 1)
+    x = x.reshape(b * channels * 2, 2, z, y, 2 * w).permute(0, 2, 3, 1, 4)
+    x = x.reshape(b * channels, 2, z, 2 * y, 2 * w).permute(0, 2, 1, 3, 4)
+    return x.reshape(b, channels, 2 * z, 2 * y, 2 * w)
 
 
 class Critic(nn.Module):
