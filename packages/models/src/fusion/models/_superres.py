@@ -41,7 +41,7 @@ from fusion.schema import FusionError, check_reachable, scheduler_facts, unique_
 from fusion.schema.provenance import entity_id_for, model_entity, now, provenance_of, record
 
 from ._device import Device
-from ._generate import SeededLatent, size_rule
+from ._generate import MAX_TILES, SeededLatent, TooManyTilesError, size_rule
 from ._open import open_model, resolve_model
 from ._segment import channel_path, open_tree
 from ._sessions import ModelFile
@@ -53,6 +53,7 @@ __all__ = [
     "SuperResTile",
     "find_particle_channel",
     "fine_coordinate",
+    "output_nbytes",
     "superres",
 ]
 
@@ -173,34 +174,17 @@ def superres(
 ) -> xr.DataTree:
     """Super-resolve a dataset's particle label channel with a registered model.
 
-    Parameters
-    ----------
-    source
-        A fused dataset (folder, ``.zip``, fsspec URL) or an opened tree.
-    ref
-        ``model:name[@version]`` of a ``super-resolve-3d`` model, e.g.
-        ``model:superres-nmc-xct``.
-    channel
-        ``/group/name`` (or ``name``) of the label channel; by default the one whose
-        ``flag_meanings`` name ``NMC``.
-    group
-        Name of the new fine scale group (default ``<group>_x<sf>``).
-    region
-        Only these coarse cells: ``[(z0, z1), (y0, y1), (x0, x1)]``, half-open index ranges
-        (default: the whole channel). The fine group covers exactly their extent.
-    seed
-        Seed of the noise; recorded in the provenance.
-    device
-        ``auto`` (CUDA when usable, else CPU), ``cpu`` or ``cuda``.
-    tile
-        Coarse cells per tile edge (the output part, without the context); ``auto``: tiles
-        of at most about `AUTO_TILE_EDGE` fine voxels, balanced over each axis.
+    ``source``: a fused dataset (folder, ``.zip``, fsspec URL) or an opened tree; ``ref``:
+    ``model:name[@version]`` of a ``super-resolve-3d`` model. ``channel``: ``/group/name`` (or
+    ``name``) of the label channel, by default the one whose ``flag_meanings`` name ``NMC``.
+    ``group``: the new fine scale group (default ``<group>_x<sf>``). ``region``: only these
+    coarse cells, ``[(z0, z1), (y0, y1), (x0, x1)]`` half-open (default: all); the fine group
+    covers exactly their extent. ``seed``: of the noise, recorded. ``device``: ``auto``,
+    ``cpu`` or ``cuda``. ``tile``: coarse cells per tile edge without the context; ``auto``:
+    at most about `AUTO_TILE_EDGE` fine voxels, balanced over each axis.
 
-    Returns
-    -------
-    xarray.DataTree
-        The input with the new group, whose ``phase`` is computed lazily, tile by tile, when
-        written; the ``super-resolve`` activity ends then.
+    Returns the input with the new group, whose ``phase`` is computed lazily, tile by tile,
+    when written (the ``super-resolve`` activity ends then).
     """
     model = resolve_model(ref, registry=registry, offline=offline)
     card = model.card
@@ -209,53 +193,82 @@ def superres(
     if not isinstance(source, xr.DataTree):
         check_reachable(source, "input")
     tree = source if isinstance(source, xr.DataTree) else open_tree(source, storage_options)
-    in_group, name, particle = find_particle_channel(tree, channel)
     scale, context = size_rule(card)
-    labels = tree[in_group].to_dataset(inherit=False)[name]
-    if region is not None:
-        labels = labels.isel(_region_slices(channel_path(in_group, name), labels, region))
-    _check_size(channel_path(in_group, name), labels, model.ref, context)
-    out_group = group or f"{in_group.strip('/')}_x{scale}"
+    used, labels, particle = _input_labels(tree, channel, region, model.ref, context)
+    out_group = group or f"{used.split('/')[1]}_x{scale}"
     if out_group in tree.children:
         raise SuperResInputError(f"group /{out_group} exists already; pick another with --group")
-    opened = open_model(model, device, cache=cache, offline=offline)
-    session = replace(opened.file, outputs=(card.channels[0].tensor,)).session()
-    # here first: a bad model or device fails before any tile
+    pruned = replace(
+        open_model(model, device, cache=cache, offline=offline).file,
+        outputs=(card.channels[0].tensor,),  # the Softmax branch is not run
+    )
+    session = pruned.session()  # here first: a bad model or device fails before any tile
     started = now()
-    noise = card.latent.tensor
-    lowres = next(t.name for t in card.inputs if t.name != noise)
-    halo = context // 2
-    padded = da.pad((labels.data == particle).astype(np.uint8), halo, mode="edge")
-    nz = next(int(a.size) for a in card.tensor(noise).axes if a.type == "channel")
-    drawn = SeededLatent(card.latent, (1, nz, *padded.shape), seed)
-    drawn.window([(0, 1)] * 3)  # refuses a bad seed now
-    out = card.channels[0]
-    pruned = replace(opened.file, outputs=(out.tensor,))  # the Softmax branch is not run
-    runner = SuperResTile(pruned, drawn, lowres, noise, out.tensor)
-    cells = tile if tile != "auto" else max(AUTO_TILE_EDGE // scale, 1)
-    tiles = tuple(balanced_tile(n, cells + context, context) for n in padded.shape)
-    phase = tiled_superres(padded, runner, scale, context, tiles)
+    padded = da.pad((labels.data == particle).astype(np.uint8), context // 2, mode="edge")
+    runner = _runner(card, pruned, padded.shape, seed)
+    tiles = _tiles(card, padded.shape, tile, labels.shape)
     parameters = {
         **session.provenance(),
         "seed": seed,
-        "input_channel": channel_path(in_group, name),
+        "input_channel": used,
         "region": None if region is None else [list(map(int, r)) for r in region],
         "particle_label": particle,
         "scale_factor": scale,
-        "edge_padding_cells": halo,
+        "edge_padding_cells": context // 2,
         "noise_rng": card.latent.rng,
         "tile_coarse_cells": [t - context for t in tiles],
         **scheduler_facts(),
     }
     coords = {
-        axis: (["z", "y", "x"].index(axis), fine_coordinate(labels[axis].values, scale))
-        for axis in ("z", "y", "x")
+        axis: (i, fine_coordinate(labels[axis].values, scale))
+        for i, axis in enumerate(("z", "y", "x"))
     }
     return _with_group(
-        tree, out_group, phase, coords, out, labels.attrs,
-        used=channel_path(in_group, name), model=(model.ref, model.sha256),
+        tree, out_group, tiled_superres(padded, runner, scale, context, tiles), coords,
+        card.channels[0], labels.attrs, used=used, model=(model.ref, model.sha256),
         parameters=parameters, started=started, coarse_coords=labels,
     )  # fmt: skip
+
+
+def _input_labels(
+    tree: xr.DataTree, channel: str | None, region: Any, ref: str, context: int
+) -> tuple[str, xr.DataArray, int]:
+    """(channel path, its labels in the region, the particle label), checked for size."""
+    group, name, particle = find_particle_channel(tree, channel)
+    used = channel_path(group, name)
+    labels = tree[group].to_dataset(inherit=False)[name]
+    if region is not None:
+        labels = labels.isel(_region_slices(used, labels, region))
+    _check_size(used, labels, ref, context)
+    return used, labels, particle
+
+
+def _runner(card: Any, model: ModelFile, padded: Sequence[int], seed: int) -> SuperResTile:
+    """The tile task: the model, and the noise of ``seed`` over the padded grid."""
+    noise = card.latent.tensor
+    lowres = next(t.name for t in card.inputs if t.name != noise)
+    nz = next(int(a.size) for a in card.tensor(noise).axes if a.type == "channel")
+    drawn = SeededLatent(card.latent, (1, nz, *padded), seed)
+    drawn.window([(0, 1)] * 3)  # refuses a bad seed now
+    return SuperResTile(model, drawn, lowres, noise, card.channels[0].tensor)
+
+
+def _tiles(
+    card: Any, padded: Sequence[int], tile: int | str, cells: Sequence[int]
+) -> tuple[int, ...]:
+    """Window cells per axis (output cells + context), balanced; refused past `MAX_TILES`."""
+    scale, context = size_rule(card)
+    most = tile if tile != "auto" else max(AUTO_TILE_EDGE // scale, 1)
+    tiles = tuple(balanced_tile(n, int(most) + context, context) for n in padded)
+    count = math.prod(
+        len(latent_windows(n, t, context)) for n, t in zip(padded, tiles, strict=True)
+    )
+    if count > MAX_TILES:
+        raise TooManyTilesError(
+            f"super-resolving {'×'.join(map(str, cells))} cells ×{scale} needs {count:,} tiles; "
+            f"one run schedules at most {MAX_TILES:,}: use --region"
+        )
+    return tiles
 
 
 def _region_slices(
@@ -273,6 +286,15 @@ def _region_slices(
             )
         slices[axis] = slice(int(start), int(stop))
     return slices
+
+
+def output_nbytes(tree: xr.DataTree, channel: str | None, scale: int, region=None) -> int:
+    """Bytes of the fine ``phase`` (uint8) a run writes, uncompressed."""
+    group, name, _ = find_particle_channel(tree, channel)
+    labels = tree[group].to_dataset(inherit=False)[name]
+    if region is not None:
+        labels = labels.isel(_region_slices(channel_path(group, name), labels, region))
+    return math.prod(labels.shape) * scale**3
 
 
 def _check_size(path: str, labels: xr.DataArray, ref: str, context: int) -> None:

@@ -11,6 +11,7 @@ ONNX checks, the noise being what the seed draws, and the wrapped output conform
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -136,6 +137,28 @@ def register_superres(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_superres)
 
 
+def check_output_room(args: argparse.Namespace, options: dict) -> None:
+    """Before any tile: refuse an output the target's disk cannot hold."""
+    from fusion.schema import check_room, room_note
+
+    from .._generate import size_rule
+    from .._open import resolve_model
+    from .._segment import open_tree
+    from .._superres import output_nbytes
+
+    card = resolve_model(args.model, registry=args.registry, offline=args.offline).card
+    if card.task != "super-resolve-3d" or card.latent is None:
+        return  # superres() refuses it, in its words
+    scale, _ = size_rule(card)
+    try:
+        nbytes = output_nbytes(open_tree(args.input, options), args.channel, scale, args.region)
+    except Exception:
+        return  # superres() says what is wrong with the input
+    room = check_room(args.output, nbytes, f"a {nbytes:,}-voxel phase map (uint8)")
+    if note := room_note(room):
+        print(note, file=sys.stderr)
+
+
 def region_arg(text: str) -> list[tuple[int, int]]:
     """``z0:z1,y0:y1,x0:x1`` → three half-open ranges.
 
@@ -158,6 +181,7 @@ def run_superres(args: argparse.Namespace) -> int:
     options = storage_options_from(args)
     with scheduler_from(args):
         check_reachable(args.output)
+        check_output_room(args, options)
         tree = superres(
             args.input, args.model, channel=args.channel, group=args.group,
             region=args.region, seed=args.seed,

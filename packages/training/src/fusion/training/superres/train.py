@@ -44,6 +44,7 @@ class TrainConfig:
     slices_per_axis: int = 32  # per volume and axis, for the critics
     critic_iters: int = 4
     content_weight: float = 100.0
+    content_margin: float = 0.0  # 0: squared error to the 0/1 input; > 0: majority hinge
     adversarial_weight: float = 1.0
     warmup_iters: int = 300  # generator steps on the voxel-wise loss alone, before the critics
     warmup_lr: float = 1e-3
@@ -92,6 +93,18 @@ def lowres_batch(data: TrainingData, cfg: TrainConfig, mcfg: SuperResConfig, rng
     return torch.cat([indicator, noise], 1), centre
 
 
+def content_loss(means: torch.Tensor, indicator: torch.Tensor, margin: float) -> torch.Tensor:
+    """The voxel-wise loss on the output's block means of NMC probability. ``margin`` 0: the
+    squared error to the 0/1 input (every block pushed to all or nothing). ``margin`` > 0:
+    a coarse voxel says which phase holds the *majority* of its block, not that the block is
+    pure, so only a block mean on the wrong side of ``0.5 ± margin`` is penalised (squared
+    hinge), and the critics decide the mix inside."""
+    if margin <= 0:
+        return F.mse_loss(means, indicator)
+    sign = 2 * indicator - 1  # +1 NMC, −1 the rest
+    return F.relu(margin - sign * (means - 0.5)).pow(2).mean()
+
+
 def fake_slices(probs: torch.Tensor, axis: int, count: int) -> torch.Tensor:
     """``count`` random slices per volume normal to ``axis`` of (B, 3, Z, Y, X)."""
     index = torch.randperm(probs.shape[axis + 2])[:count]
@@ -117,6 +130,7 @@ class Run:
             torch.optim.Adam(D.parameters(), cfg.lr_d, betas=(0.5, 0.9)) for D in self.critics
         ]
         self.iteration, self.elapsed = 0, 0.0
+        self.changes: list[dict] = []  # settings changed on resume: {iteration, setting, from, to}
 
     def critic_for(self, axis: int) -> int:
         return axis if len(self.critics) == 3 else 0
@@ -160,7 +174,7 @@ class Run:
                 / 3
             )
         means = block_mean(probs[:, 1:2], mcfg.scale)
-        content = F.mse_loss(means, centre)
+        content = content_loss(means, centre, cfg.content_margin)
         (cfg.adversarial_weight * adv + cfg.content_weight * content).backward()
         self.optG.step()
         update_average(self.E, self.G, cfg.ema_decay)
@@ -193,6 +207,7 @@ class Run:
             "format": FORMAT, "iteration": self.iteration, "elapsed_s": self.elapsed,
             "model_config": self.mcfg.to_dict(), "train_config": dataclasses.asdict(self.cfg),
             "optimizer_groups": groups, "rng_numpy": self.rng.bit_generator.state,
+            "data_changes": self.changes,
         }  # fmt: skip
         path = self.out / f"ckpt_{self.iteration:07d}.safetensors"
         checkpoints.atomic_write(path, st_save(tensors, metadata={"meta": json.dumps(meta)}))
@@ -218,6 +233,17 @@ class Run:
         torch.set_rng_state(tensors["rng.torch"])
         self.rng.bit_generator.state = meta["rng_numpy"]
         self.iteration, self.elapsed = meta["iteration"], meta["elapsed_s"]
+        self.changes = list(meta.get("data_changes") or [])
+        before, now = meta["train_config"], dataclasses.asdict(self.cfg)
+        for key in sorted(now):
+            if key not in ("max_iters",) and before.get(key) != now[key]:
+                change = {
+                    "iteration": self.iteration,
+                    "setting": key,
+                    "from": before.get(key),
+                    "to": now[key],
+                }
+                self.changes.append(change)
 
 
 def load_generator(path: Path) -> tuple[SuperResGenerator, dict]:
@@ -256,6 +282,9 @@ def main(argv: list[str] | None = None) -> None:
     if found:
         run.load(found[1], found[2])
         log(f"resumed from {found[0].name} at iteration {run.iteration}")
+        for change in run.changes:
+            if change["iteration"] == run.iteration:
+                log(f"changed on resume: {change['setting']} {change['from']} → {change['to']}")
     log(f"config {dataclasses.asdict(cfg)} model {mcfg.to_dict()}")
     stop = {"signal": None}
     signal.signal(signal.SIGTERM, lambda s, f: stop.update(signal=s))
