@@ -31,6 +31,10 @@ __all__ = [
 
 NMC = 1
 """Label of the particles in the fine phase maps (0 pore, 1 NMC, 2 CBD)."""
+TEST_SEED = 0
+"""The seed of the noise in the registered test tensors."""
+TEST_CELLS = 4
+"""Coarse cells of output per axis in the test tensors (input: 4 + 8 = 12)."""
 XCT_TRAIN_Z = 64
 """The ×4 model trains on z < 64 of the real cube; z ≥ 64 is where it is judged."""
 

@@ -25,15 +25,13 @@ from fusion.training import checkpoints
 from fusion.training._paths import MODELS
 from fusion.training.export import export_record
 
+from .data import TEST_CELLS, TEST_SEED
 from .model import CONTEXT, SuperResGenerator
 from .train import FORMAT, load_generator, training_data
 
 __all__ = ["OPSET", "TEST_CELLS", "TEST_SEED", "export", "main"]
 
 OPSET = 17
-TEST_SEED = 0
-TEST_CELLS = 4
-"""Coarse cells of output per axis in the test tensors (input: 4 + 8 = 12)."""
 
 
 class Exported(torch.nn.Module):

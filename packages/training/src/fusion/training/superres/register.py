@@ -18,7 +18,7 @@ import yaml
 from fusion.registry import register_model
 
 from .._paths import MODELS, REPOSITORY
-from .export import TEST_SEED
+from .data import TEST_SEED
 
 __all__ = ["card_metrics", "main"]
 

@@ -230,6 +230,8 @@ class Run:
         checkpoints.unpack_optimizer("optG", self.optG, tensors, groups["optG"])
         for i, opt in enumerate(self.optD):
             checkpoints.unpack_optimizer(f"optD{i}", opt, tensors, groups[f"optD{i}"])
+            for group in opt.param_groups:  # this run's setting, not the checkpoint's
+                group["lr"] = self.cfg.lr_d
         torch.set_rng_state(tensors["rng.torch"])
         self.rng.bit_generator.state = meta["rng_numpy"]
         self.iteration, self.elapsed = meta["iteration"], meta["elapsed_s"]
