@@ -16,8 +16,9 @@ exactly ``sf·n`` voxels, those of its central ``n`` cells: windows that overlap
 For onnxruntime, `SuperResGenerator.runtime_forward` computes the same function with each
 ``ConvTranspose3d`` (kernel = stride = 2) recast as a 1×1×1 convolution to ``8·C`` channels (the
 2³ sub-voxel phases) followed by a depth-to-space shuffle done as three one-axis moves
-(`shuffle_3d`): onnxruntime runs a ConvTranspose as a GEMM plus a col2im scatter and an 8-D
-Transpose slowly, while a 1×1 Conv with its ReLU fused is one GEMM. The export uses that form;
+(`shuffle_3d`), and a nearest upsampling as that 1×1×1 map repeated for the 8 phases, then
+the same shuffle: onnxruntime runs a ConvTranspose as a GEMM plus a col2im scatter and an 8-D
+Transpose and a 5-D Resize slowly, while a 1×1 Conv with its ReLU fused is one GEMM. The export uses that form;
 the training uses ``forward``; they agree to float rounding (tested).
 
 Size bookkeeping (``m = n + 2`` coarse cells leave the trunk): each stage doubles and a valid
@@ -58,10 +59,17 @@ class SuperResConfig:
     trunk_width: int = 64
     stage_widths: tuple[int, ...] = (32, 16)
     critic_widths: tuple[int, ...] = (32, 64, 128)
+    last_upsample: str = "transpose"
+    """How the last stage doubles: ``transpose`` (kernel = stride = 2: each coarse cell makes
+    its children through 8 learned maps) or ``nearest`` (a 1×1×1 convolution on the coarse
+    grid, then each child a copy of its parent: no checkerboard of period 2 can come from
+    it; Odena, Dumoulin, Olah, Distill 2016)."""
 
     def __post_init__(self) -> None:
         self.stage_widths = tuple(self.stage_widths)
         self.critic_widths = tuple(self.critic_widths)
+        if self.last_upsample not in ("transpose", "nearest"):
+            raise ValueError(f"last_upsample is transpose or nearest, got {self.last_upsample!r}")
         if 2 ** len(self.stage_widths) != self.scale:
             raise ValueError(
                 f"scale {self.scale} needs log2(scale) stage widths, got {self.stage_widths}"
@@ -84,7 +92,10 @@ class SuperResGenerator(nn.Module):
         ups, convs, previous = [], [], w
         for i, width in enumerate(config.stage_widths):
             last = i == len(config.stage_widths) - 1
-            ups.append(nn.ConvTranspose3d(previous, width, 2, stride=2))
+            if last and config.last_upsample == "nearest":
+                ups.append(nn.Conv3d(previous, width, 1))
+            else:
+                ups.append(nn.ConvTranspose3d(previous, width, 2, stride=2))
             convs.append(nn.Conv3d(width, config.n_phases if last else width, 3))
             previous = width
         self.ups, self.convs = nn.ModuleList(ups), nn.ModuleList(convs)
@@ -94,6 +105,8 @@ class SuperResGenerator(nn.Module):
             x = F.relu(conv(x))
         for i, (up, conv) in enumerate(zip(self.ups, self.convs, strict=True)):
             x = F.relu(up(x))
+            if isinstance(up, nn.Conv3d):  # nearest: the 1×1×1 map, then copies
+                x = F.interpolate(x, scale_factor=2, mode="nearest")
             if i == len(self.convs) - 1:
                 return conv(x[:, :, 1:-1, 1:-1, 1:-1])
             x = F.relu(conv(x))
@@ -104,6 +117,11 @@ class SuperResGenerator(nn.Module):
         for conv in self.trunk:
             x = F.relu(conv(x))
         for i, (up, conv) in enumerate(zip(self.ups, self.convs, strict=True)):
+            if isinstance(up, nn.Conv3d):  # nearest: the 1×1×1 map for all 8 children
+                weight = up.weight.repeat_interleave(8, dim=0)  # channel c·8 + phase
+                x = F.relu(F.conv3d(x, weight, up.bias.repeat_interleave(8)))
+                x = shuffle_3d(x, up.weight.shape[0])
+                return conv(x[:, :, 1:-1, 1:-1, 1:-1])
             c_in, c_out = up.weight.shape[:2]
             # ConvTranspose weight (C_in, C_out, 2, 2, 2) → Conv weight (C_out·8, C_in, 1, 1, 1)
             weight = up.weight.reshape(c_in, c_out * 8).t().reshape(c_out * 8, c_in, 1, 1, 1)

@@ -61,7 +61,7 @@ class TrainConfig:
 PRESETS = {
     "superres-nmc-xct": (SuperResConfig(scale=4, stage_widths=(32, 16)), {"cells": 8, "batch": 4}),
     "superres-nmc": (
-        SuperResConfig(scale=8, stage_widths=(32, 16, 8)),
+        SuperResConfig(scale=8, stage_widths=(32, 16, 8), last_upsample="nearest"),
         {"cells": 8, "batch": 2, "slices_per_axis": 16},
     ),
 }
@@ -217,6 +217,25 @@ class Run:
         )
         return path
 
+    def init_from(self, path: Path) -> None:
+        """A new run's generator (and its average) and critics from another run's checkpoint:
+        every generator tensor of the same shape; a transposed last upsampling (C_in, C_out,
+        2, 2, 2) becomes the 1×1×1 map (C_out, C_in, 1, 1, 1) of its mean child."""
+        tensors, meta = checkpoints.read_checkpoint(path, FORMAT)
+        own = self.G.state_dict()
+        given = {k[2:]: v for k, v in tensors.items() if k.startswith("E.")}
+        for key, value in given.items():
+            if key in own and own[key].shape == value.shape:
+                own[key] = value
+            elif key in own and value.dim() == 5 and own[key].dim() == 5:
+                own[key] = value.mean(dim=(2, 3, 4)).t()[..., None, None, None]
+        self.G.load_state_dict(own)
+        self.E.load_state_dict(own)
+        for i, D in enumerate(self.critics):
+            D.load_state_dict({k[len(f"D{i}") + 1 :]: v for k, v in tensors.items() if k.startswith(f"D{i}.")})
+        self.changes.append({"iteration": 0, "setting": "init_from", "from": None,
+                             "to": f"{path.name} (iteration {meta['iteration']})"})  # fmt: skip
+
     def load(self, tensors: dict, meta: dict) -> None:
         for prefix, module in [
             ("G", self.G),
@@ -265,11 +284,18 @@ def main(argv: list[str] | None = None) -> None:
         "--out", type=Path, help="checkpoint folder (default models/<model>/checkpoints)"
     )
     parser.add_argument("--no-resume", action="store_true")
+    parser.add_argument("--last-upsample", choices=["transpose", "nearest"],
+                        help="the generator's last ×2 (a new run only; default: the preset's)")
+    parser.add_argument("--init-from", type=Path, help="a checkpoint to start a new run from: "
+                        "its generator's layers of the same shape (a transposed last upsampling "
+                        "becomes its mean over the 8 children for `nearest`) and its critics")
     for field in dataclasses.fields(TrainConfig):
         if field.name != "model":
             parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default))
     args = parser.parse_args(argv)
     mcfg, preset = PRESETS[args.model]
+    if args.last_upsample:
+        mcfg = SuperResConfig(**{**mcfg.to_dict(), "last_upsample": args.last_upsample})
     given = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(TrainConfig)
@@ -281,12 +307,15 @@ def main(argv: list[str] | None = None) -> None:
     log = checkpoints.setup_logging(out / "train.log", f"superres.{args.model}")
     run = Run(cfg, mcfg, out)
     found = None if args.no_resume else checkpoints.latest_checkpoint(out, FORMAT)
-    if found:
+    if found and args.init_from is None:
         run.load(found[1], found[2])
         log(f"resumed from {found[0].name} at iteration {run.iteration}")
         for change in run.changes:
             if change["iteration"] == run.iteration:
                 log(f"changed on resume: {change['setting']} {change['from']} → {change['to']}")
+    if args.init_from is not None and not found:
+        run.init_from(args.init_from)
+        log(f"initialised from {args.init_from} (layers of the same shape, critics)")
     log(f"config {dataclasses.asdict(cfg)} model {mcfg.to_dict()}")
     stop = {"signal": None}
     signal.signal(signal.SIGTERM, lambda s, f: stop.update(signal=s))
