@@ -46,6 +46,8 @@ def test_the_x4_model_trains_only_on_the_lower_half(cube, micrographs):
     assert {image.shape for image in data.reals[0]} == {(128, 128)}
     assert len(data.reals[0]) == XCT_TRAIN_Z  # axis-0 slices: only z < 64
     assert {image.shape for image in data.reals[1] + data.reals[2]} == {(XCT_TRAIN_Z, 128)}
+    rest, nmc = data.block_targets  # what a coarse label says of its block, on average
+    assert rest == pytest.approx(0.101, abs=0.001) and nmc == pytest.approx(0.919, abs=0.001)
 
 
 def test_crop_weights_bring_the_sem_crops_to_the_xct_particle_fraction(micrographs):

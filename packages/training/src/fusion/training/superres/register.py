@@ -90,8 +90,20 @@ def training_note(record: dict, script: str) -> str:
         f"{config.get('gp_lambda')}, batches of {config.get('batch')} volumes of "
         f"{config.get('cells')}³ cells) in {hours:.1f} h on one CPU thread of a 2-core AMD EPYC, "
         f"no GPU ({script}, seed {config.get('seed')}); exported weights: the moving average "
-        f"(decay {config.get('ema_decay')})."
+        f"(decay {config.get('ema_decay')})." + changes_note(record)
     )
+
+
+def changes_note(record: dict) -> str:
+    """The settings a run changed on resume (export.json's ``data_changes``), in words."""
+    unset = {"content_margin": "0 (squared error)", "init_from": "none"}
+    said = [
+        f"{c['setting'].replace('_', ' ')} "
+        f"{c['from'] if c['from'] is not None else unset.get(c['setting'], 'unset')} → "
+        f"{c['to']} at {c['iteration']:,}"
+        for c in record.get("data_changes") or []
+    ]
+    return f" Settings changed on resume: {'; '.join(said)}." if said else ""
 
 
 def main(argv: list[str] | None = None, name: str | None = None) -> None:

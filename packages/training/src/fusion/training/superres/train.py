@@ -45,6 +45,7 @@ class TrainConfig:
     critic_iters: int = 4
     content_weight: float = 100.0
     content_margin: float = 0.0  # 0: squared error to the 0/1 input; > 0: majority hinge
+    calibrated_content: bool = False  # squared error to the block targets (known fine truth)
     adversarial_weight: float = 1.0
     warmup_iters: int = 300  # generator steps on the voxel-wise loss alone, before the critics
     warmup_lr: float = 1e-3
@@ -174,7 +175,11 @@ class Run:
                 / 3
             )
         means = block_mean(probs[:, 1:2], mcfg.scale)
-        content = content_loss(means, centre, cfg.content_margin)
+        if cfg.calibrated_content and self.data.block_targets is not None:
+            rest, nmc = self.data.block_targets
+            content = F.mse_loss(means, rest + (nmc - rest) * centre)
+        else:
+            content = content_loss(means, centre, cfg.content_margin)
         (cfg.adversarial_weight * adv + cfg.content_weight * content).backward()
         self.optG.step()
         update_average(self.E, self.G, cfg.ema_decay)
@@ -275,6 +280,12 @@ def load_generator(path: Path) -> tuple[SuperResGenerator, dict]:
     return G.eval(), meta
 
 
+def _yes_no(text: str) -> bool:
+    if text.lower() not in ("true", "false", "yes", "no", "1", "0"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return text.lower() in ("true", "yes", "1")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -291,7 +302,8 @@ def main(argv: list[str] | None = None) -> None:
                         "becomes its mean over the 8 children for `nearest`) and its critics")
     for field in dataclasses.fields(TrainConfig):
         if field.name != "model":
-            parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default))
+            kind = _yes_no if isinstance(field.default, bool) else type(field.default)
+            parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind)
     args = parser.parse_args(argv)
     mcfg, preset = PRESETS[args.model]
     if args.last_upsample:
