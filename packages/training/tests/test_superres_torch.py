@@ -20,15 +20,18 @@ from fusion.training.superres.model import (  # noqa: E402
 
 
 def tiny(scale: int, last: str = "transpose") -> SuperResGenerator:
+    """``last``: the last upsampling; ``all-nearest``: every upsampling nearest."""
     torch.manual_seed(0)
     widths = (8, 4, 4)[: {4: 2, 8: 3}[scale]]
     config = SuperResConfig(
-        scale=scale, nz=2, trunk_width=8, stage_widths=widths, last_upsample=last
-    )
+        scale=scale, nz=2, trunk_width=8, stage_widths=widths,
+        last_upsample="transpose" if last == "transpose" else "nearest",
+        upsample="nearest" if last == "all-nearest" else "transpose",
+    )  # fmt: skip
     return SuperResGenerator(config).eval()
 
 
-LAST = pytest.mark.parametrize("last", ["transpose", "nearest"])
+LAST = pytest.mark.parametrize("last", ["transpose", "nearest", "all-nearest"])
 
 
 @LAST

@@ -59,6 +59,8 @@ class SuperResConfig:
     trunk_width: int = 64
     stage_widths: tuple[int, ...] = (32, 16)
     critic_widths: tuple[int, ...] = (32, 64, 128)
+    upsample: str = "transpose"
+    """How the stages before the last double (as `last_upsample`)."""
     last_upsample: str = "transpose"
     """How the last stage doubles: ``transpose`` (kernel = stride = 2: each coarse cell makes
     its children through 8 learned maps) or ``nearest`` (a 1×1×1 convolution on the coarse
@@ -68,8 +70,9 @@ class SuperResConfig:
     def __post_init__(self) -> None:
         self.stage_widths = tuple(self.stage_widths)
         self.critic_widths = tuple(self.critic_widths)
-        if self.last_upsample not in ("transpose", "nearest"):
-            raise ValueError(f"last_upsample is transpose or nearest, got {self.last_upsample!r}")
+        for kind in (self.upsample, self.last_upsample):
+            if kind not in ("transpose", "nearest"):
+                raise ValueError(f"an upsampling is transpose or nearest, got {kind!r}")
         if 2 ** len(self.stage_widths) != self.scale:
             raise ValueError(
                 f"scale {self.scale} needs log2(scale) stage widths, got {self.stage_widths}"
@@ -92,7 +95,7 @@ class SuperResGenerator(nn.Module):
         ups, convs, previous = [], [], w
         for i, width in enumerate(config.stage_widths):
             last = i == len(config.stage_widths) - 1
-            if last and config.last_upsample == "nearest":
+            if (config.last_upsample if last else config.upsample) == "nearest":
                 ups.append(nn.Conv3d(previous, width, 1))
             else:
                 ups.append(nn.ConvTranspose3d(previous, width, 2, stride=2))
@@ -118,13 +121,11 @@ class SuperResGenerator(nn.Module):
             x = F.relu(conv(x))
         for i, (up, conv) in enumerate(zip(self.ups, self.convs, strict=True)):
             if isinstance(up, nn.Conv3d):  # nearest: the 1×1×1 map for all 8 children
+                c_out = up.weight.shape[0]
                 weight = up.weight.repeat_interleave(8, dim=0)  # channel c·8 + phase
-                x = F.relu(F.conv3d(x, weight, up.bias.repeat_interleave(8)))
-                x = shuffle_3d(x, up.weight.shape[0])
-                return conv(x[:, :, 1:-1, 1:-1, 1:-1])
-            c_in, c_out = up.weight.shape[:2]
-            # ConvTranspose weight (C_in, C_out, 2, 2, 2) → Conv weight (C_out·8, C_in, 1, 1, 1)
-            weight = up.weight.reshape(c_in, c_out * 8).t().reshape(c_out * 8, c_in, 1, 1, 1)
+            else:  # ConvTranspose (C_in, C_out, 2, 2, 2) → Conv (C_out·8, C_in, 1, 1, 1)
+                c_in, c_out = up.weight.shape[:2]
+                weight = up.weight.reshape(c_in, c_out * 8).t().reshape(c_out * 8, c_in, 1, 1, 1)
             x = shuffle_3d(F.relu(F.conv3d(x, weight, up.bias.repeat_interleave(8))), c_out)
             if i == len(self.convs) - 1:
                 return conv(x[:, :, 1:-1, 1:-1, 1:-1])

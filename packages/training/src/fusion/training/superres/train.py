@@ -62,7 +62,9 @@ class TrainConfig:
 PRESETS = {
     "superres-nmc-xct": (SuperResConfig(scale=4, stage_widths=(32, 16)), {"cells": 8, "batch": 4}),
     "superres-nmc": (
-        SuperResConfig(scale=8, stage_widths=(32, 16, 8), last_upsample="nearest"),
+        SuperResConfig(
+            scale=8, stage_widths=(32, 16, 8), upsample="nearest", last_upsample="nearest"
+        ),
         {"cells": 8, "batch": 2, "slices_per_axis": 16},
     ),
 }
