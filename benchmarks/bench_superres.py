@@ -3,7 +3,8 @@ and the whole real 128³ low-res XCT to 1024³ streamed into Zarr.
 
 Run from the repository root: ``uv run python benchmarks/bench_superres.py`` (PyTorch eager
 runs in ``.venv-train``, models/superres-nmc/README.md; it loads the checkpoint the registered
-export was made from, named in ``models/superres-nmc/<version>/export.json``).
+export was made from, named in ``models/superres-nmc/<version>/export.json`` and looked for in
+``models/superres-nmc/checkpoints*/``).
 
 1. Tile for tile: the first ``TILES`` windows of the 1024³ run's plan (32³ coarse cells with
    their context, 192³ fine voxels each), inputs as the runtime makes them (edge-padded
@@ -120,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--registry", help="another registry (default: the checkout's)")
     parser.add_argument("--checkpoint", type=Path, help="the export's checkpoint (default: "
-                        "models/superres-nmc/checkpoints/<export.json's checkpoint>)")  # fmt: skip
+                        "models/superres-nmc/checkpoints*/<export.json's checkpoint>)")  # fmt: skip
     args = parser.parse_args()
     if args.registry:
         os.environ["FUSION_REGISTRY"] = args.registry
@@ -130,7 +131,8 @@ def main() -> None:
         version = model.ref.split("@")[1]
         export = ROOT / "models" / "superres-nmc" / version / "export.json"
         name = json.loads(export.read_text())["checkpoint"]
-        checkpoint = ROOT / "models" / "superres-nmc" / "checkpoints" / name
+        found = sorted((ROOT / "models" / "superres-nmc").glob(f"checkpoints*/{name}"))
+        checkpoint = found[-1] if found else ROOT / "models" / "superres-nmc" / "checkpoints" / name
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         source = dataset(folder)

@@ -239,7 +239,9 @@ class Run:
         self.G.load_state_dict(own)
         self.E.load_state_dict(own)
         for i, D in enumerate(self.critics):
-            D.load_state_dict({k[len(f"D{i}") + 1 :]: v for k, v in tensors.items() if k.startswith(f"D{i}.")})
+            D.load_state_dict(
+                {k[len(f"D{i}") + 1 :]: v for k, v in tensors.items() if k.startswith(f"D{i}.")}
+            )
         self.changes.append({"iteration": 0, "setting": "init_from", "from": None,
                              "to": f"{path.name} (iteration {meta['iteration']})"})  # fmt: skip
 
@@ -297,11 +299,18 @@ def main(argv: list[str] | None = None) -> None:
         "--out", type=Path, help="checkpoint folder (default models/<model>/checkpoints)"
     )
     parser.add_argument("--no-resume", action="store_true")
-    parser.add_argument("--last-upsample", choices=["transpose", "nearest"],
-                        help="the generator's last ×2 (a new run only; default: the preset's)")
-    parser.add_argument("--init-from", type=Path, help="a checkpoint to start a new run from: "
-                        "its generator's layers of the same shape (a transposed last upsampling "
-                        "becomes its mean over the 8 children for `nearest`) and its critics")
+    parser.add_argument(
+        "--last-upsample",
+        choices=["transpose", "nearest"],
+        help="the generator's last ×2 (a new run only; default: the preset's)",
+    )
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        help="a checkpoint to start a new run from: "
+        "its generator's layers of the same shape (a transposed last upsampling "
+        "becomes its mean over the 8 children for `nearest`) and its critics",
+    )
     for field in dataclasses.fields(TrainConfig):
         if field.name != "model":
             kind = _yes_no if isinstance(field.default, bool) else type(field.default)
