@@ -147,7 +147,7 @@ def test_the_fused_reference_recipe_is_pushed_opened_and_validated_on_s3(
     s3, small_reference_recipe, tmp_path, monkeypatch, capsys
 ):
     """What a group shares in practice: the reference recipe's output (SEM, SliceGAN particle
-    with grains and spectra, XCT electrode; 64³ particle), pushed to a bucket, is the same
+    with grains and spectra, XCT electrode, the super-resolved NMC XCT; 64³ particle), pushed to a bucket, is the same
     dataset through plain xarray there and validates there, every chunk against its manifest."""
     monkeypatch.setenv("FUSION_CACHE", str(tmp_path / "cache"))
     fused = tmp_path / "fused.zarr"
@@ -158,7 +158,8 @@ def test_the_fused_reference_recipe_is_pushed_opened_and_validated_on_s3(
 
     remote = xr.open_datatree(url, engine="zarr", storage_options=s3)  # no fusion import needed
     original = xr.open_datatree(fused, engine="zarr")
-    assert set(remote.children) == set(original.children) == {"electrode", "particle", "sem"}
+    groups = {"electrode", "particle", "sem", "xct-nmc", "xct-nmc-fine"}
+    assert set(remote.children) == set(original.children) == groups
     for name in original.children:
         xr.testing.assert_identical(remote[name].to_dataset(), original[name].to_dataset())
     assert remote.attrs == original.attrs  # provenance: every file and model with its digest

@@ -177,5 +177,5 @@ def test_without_the_package_the_entry_is_skipped_naming_the_installed_tasks(tmp
     assert found.ok and found.passed == ["hash", "card"]
     assert found.skipped == [
         "task: skipped: no task 'count-2d' installed (entry-point group fusion.tasks; "
-        "installed: generate-3d, segment-2d)"
+        "installed: generate-3d, segment-2d, super-resolve-3d)"
     ]
