@@ -43,7 +43,7 @@ from ._device import Device
 from ._genonnx import metadata, output_names
 from ._open import OpenedModel, open_model, resolve_model
 from ._sessions import ModelFile
-from ._tiles import balanced_tile, latent_windows, tiled_channels
+from ._tiles import balanced_tile, tile_count, tiled_channels
 from ._wrap import WrapRequest, channel_array, wrap_outputs
 
 __all__ = [
@@ -319,9 +319,7 @@ def output_words(card: Any, shape: Sequence[int]) -> str:
 def _refuse_many_tiles(card: Any, dims: Sequence[int], tile: Any, shape: Sequence[int]) -> None:
     scale, context = size_rule(card)
     tiles = [tile] * (len(dims) - 2) if isinstance(tile, int) else list(tile)
-    count = math.prod(
-        len(latent_windows(n, t, context)) for n, t in zip(dims[2:], tiles, strict=True)
-    )
+    count = tile_count(dims[2:], tiles, context)
     if count > MAX_TILES:
         raise TooManyTilesError(
             f"{output_words(card, shape)} needs {count:,} tiles of "

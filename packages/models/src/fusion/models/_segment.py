@@ -386,25 +386,35 @@ def _label_stack(labeller: SliceLabeller, grey: xr.Variable) -> Any:
 def _with_channel(tree, group, name, variable, *, used, model, parameters, times) -> xr.DataTree:
     """A copy of ``tree`` with ``variable`` added to ``group`` and the activity recorded (to
     end when written: the slices are labelled then)."""
-    out = tree.copy(deep=False)
-    for node in out.subtree:  # written afresh: the source's chunking and codecs do not apply
-        node.dataset = node.to_dataset(inherit=False).drop_encoding()
-    ds = out[group].to_dataset(inherit=False)
+    out = fresh_copy(tree)
     activity_id = unique_id("segment", provenance_of(tree)["activities"])
     variable.attrs["provenance"] = activity_id
-    out[group].dataset = ds.assign({name: variable})
+    out[group].dataset = out[group].to_dataset(inherit=False).assign({name: variable})
+    return record_model_run(
+        out, tree, "segment", activity_id, model=model, used=used,
+        generated=channel_path(group, name), parameters=parameters, times=times,
+    )  # fmt: skip
+
+
+def fresh_copy(tree: xr.DataTree) -> xr.DataTree:
+    """A shallow copy of ``tree`` to add to, written afresh: the source's chunking and codecs
+    do not apply."""
+    out = tree.copy(deep=False)
+    for node in out.subtree:
+        node.dataset = node.to_dataset(inherit=False).drop_encoding()
+    return out
+
+
+def record_model_run(
+    out, tree, kind, activity_id, *, model, used, generated, parameters, times
+) -> xr.DataTree:  # fmt: skip
+    """``out`` with the ``kind`` activity of a registered model run on ``tree``'s channel
+    ``used`` recorded: the model as an entity (ref and sha256), the channel it made, to end
+    when written (its tiles or slices run then)."""
     entity = model_entity(*model)
     model_id = entity_id_for(tree, entity, f"model-{model[0].split(':', 1)[1].split('@')[0]}")
     return record(
-        out,
-        "segment",
-        activity_id=activity_id,
-        used=[model_id, used],
-        generated=[channel_path(group, name)],
-        parameters=parameters,
-        software="fusion-models",
-        started=times[0],
-        ended=times[1],
-        entities={model_id: entity},
-        lazy=True,
-    )
+        out, kind, activity_id=activity_id, used=[model_id, used], generated=[generated],
+        parameters=parameters, software="fusion-models", started=times[0], ended=times[1],
+        entities={model_id: entity}, lazy=True,
+    )  # fmt: skip

@@ -38,22 +38,22 @@ import numpy as np
 import xarray as xr
 
 from fusion.schema import FusionError, check_reachable, scheduler_facts, unique_id
-from fusion.schema.provenance import entity_id_for, model_entity, now, provenance_of, record
+from fusion.schema.provenance import now, provenance_of
 
 from ._device import Device
 from ._generate import MAX_TILES, SeededLatent, TooManyTilesError, size_rule
 from ._open import open_model, resolve_model
-from ._segment import channel_path, open_tree
+from ._segment import channel_path, fresh_copy, open_tree, record_model_run
 from ._sessions import ModelFile
-from ._tiles import balanced_tile, latent_windows
+from ._tiles import balanced_tile, latent_windows, tile_count
 
 __all__ = [
     "PARTICLES",
     "SuperResInputError",
     "SuperResTile",
+    "coarse_input",
     "find_particle_channel",
     "fine_coordinate",
-    "output_nbytes",
     "superres",
 ]
 
@@ -219,14 +219,10 @@ def superres(
         "tile_coarse_cells": [t - context for t in tiles],
         **scheduler_facts(),
     }
-    coords = {
-        axis: (i, fine_coordinate(labels[axis].values, scale))
-        for i, axis in enumerate(("z", "y", "x"))
-    }
     return _with_group(
-        tree, out_group, tiled_superres(padded, runner, scale, context, tiles), coords,
-        card.channels[0], labels.attrs, used=used, model=(model.ref, model.sha256),
-        parameters=parameters, started=started, coarse_coords=labels,
+        tree, out_group, tiled_superres(padded, runner, scale, context, tiles), labels, scale,
+        card.channels[0], used=used, model=(model.ref, model.sha256), parameters=parameters,
+        started=started,
     )  # fmt: skip
 
 
@@ -243,10 +239,15 @@ def _input_labels(
     return used, labels, particle
 
 
+def coarse_input(card: Any) -> str:
+    """The card's input that is not the noise: the coarse particle indicator."""
+    return next(t.name for t in card.inputs if t.name != card.latent.tensor)
+
+
 def _runner(card: Any, model: ModelFile, padded: Sequence[int], seed: int) -> SuperResTile:
     """The tile task: the model, and the noise of ``seed`` over the padded grid."""
     noise = card.latent.tensor
-    lowres = next(t.name for t in card.inputs if t.name != noise)
+    lowres = coarse_input(card)
     nz = next(int(a.size) for a in card.tensor(noise).axes if a.type == "channel")
     drawn = SeededLatent(card.latent, (1, nz, *padded), seed)
     drawn.window([(0, 1)] * 3)  # refuses a bad seed now
@@ -260,9 +261,7 @@ def _tiles(
     scale, context = size_rule(card)
     most = tile if tile != "auto" else max(AUTO_TILE_EDGE // scale, 1)
     tiles = tuple(balanced_tile(n, int(most) + context, context) for n in padded)
-    count = math.prod(
-        len(latent_windows(n, t, context)) for n, t in zip(padded, tiles, strict=True)
-    )
+    count = tile_count(padded, tiles, context)
     if count > MAX_TILES:
         raise TooManyTilesError(
             f"super-resolving {'×'.join(map(str, cells))} cells ×{scale} needs {count:,} tiles; "
@@ -286,15 +285,6 @@ def _region_slices(
             )
         slices[axis] = slice(int(start), int(stop))
     return slices
-
-
-def output_nbytes(tree: xr.DataTree, channel: str | None, scale: int, region=None) -> int:
-    """Bytes of the fine ``phase`` (uint8) a run writes, uncompressed."""
-    group, name, _ = find_particle_channel(tree, channel)
-    labels = tree[group].to_dataset(inherit=False)[name]
-    if region is not None:
-        labels = labels.isel(_region_slices(channel_path(group, name), labels, region))
-    return math.prod(labels.shape) * scale**3
 
 
 def _check_size(path: str, labels: xr.DataArray, ref: str, context: int) -> None:
@@ -330,41 +320,36 @@ def tiled_superres(
 
 
 def _with_group(
-    tree, group, phase, coords, channel, input_attrs, *, used, model, parameters, started,
-    coarse_coords,
+    tree, group, phase, coarse, scale, channel, *, used, model, parameters, started
 ) -> xr.DataTree:  # fmt: skip
-    """A copy of ``tree`` with the fine group added and the activity recorded (to end when
-    written: the tiles run then)."""
-    out = tree.copy(deep=False)
-    for node in out.subtree:  # written afresh: the source's chunking and codecs do not apply
-        node.dataset = node.to_dataset(inherit=False).drop_encoding()
+    """A copy of ``tree`` with the fine group of ``coarse`` (the input labels, with their
+    coordinates) added and the activity recorded (to end when written: the tiles run then)."""
+    out = fresh_copy(tree)
     activity_id = unique_id("super-resolve", provenance_of(tree)["activities"])
     attrs = {
         "long_name": channel.long_name,
         "units": "1",
-        "modality": input_attrs.get("modality", channel.modality),
+        "modality": coarse.attrs.get("modality", channel.modality),
         "origin": "generated",
         "flag_values": list(channel.flag_values or []),
         "flag_meanings": channel.flag_meanings,
-        "flag_colors": _colours(channel.flag_meanings, input_attrs),
+        "flag_colors": _colours(channel.flag_meanings, coarse.attrs),
         "provenance": activity_id,
     }
-    axis_coords = {
-        axis: xr.Variable(axis, values, {**coarse_coords[axis].attrs, "units": "um"})
-        for axis, (_, values) in coords.items()
+    axes = {
+        axis: xr.Variable(
+            axis, fine_coordinate(coarse[axis].values, scale), {**coarse[axis].attrs, "units": "um"}
+        )
+        for axis in ("z", "y", "x")
     }
-    dataset = xr.Dataset(
-        {"phase": xr.Variable(("z", "y", "x"), phase, attrs)},
-        coords=axis_coords,
+    out[group] = xr.DataTree(xr.Dataset(
+        {"phase": xr.Variable(("z", "y", "x"), phase, attrs)}, coords=axes,
         attrs={"description": f"{math.prod(phase.shape):,} voxels super-resolved from {used}"},
-    )
-    out[group] = xr.DataTree(dataset)
-    entity = model_entity(*model)
-    model_id = entity_id_for(tree, entity, f"model-{model[0].split(':', 1)[1].split('@')[0]}")
-    return record(
-        out, "super-resolve", activity_id=activity_id, used=[model_id, used],
-        generated=[channel_path(f"/{group}", "phase")], parameters=parameters,
-        software="fusion-models", started=started, entities={model_id: entity}, lazy=True,
+    ))  # fmt: skip
+    return record_model_run(
+        out, tree, "super-resolve", activity_id, model=model, used=used,
+        generated=channel_path(f"/{group}", "phase"), parameters=parameters,
+        times=(started, None),
     )  # fmt: skip
 
 
@@ -374,11 +359,6 @@ DEFAULT_COLOURS = {"pore": "#1f1f1f", "NMC": "#d62728", "CBD": "#2ca02c"}
 
 def _colours(meanings: str, input_attrs: Mapping[str, Any]) -> list[str]:
     """One colour per fine phase: the input's where it names the phase, else the default."""
-    given = dict(
-        zip(
-            _meanings(xr.DataArray(0, attrs=dict(input_attrs))),
-            input_attrs.get("flag_colors") or [],
-            strict=False,
-        )
-    )
+    named = str(input_attrs.get("flag_meanings", "")).split()
+    given = dict(zip(named, input_attrs.get("flag_colors") or [], strict=False))
     return [given.get(m) or DEFAULT_COLOURS.get(m, "#7f7f7f") for m in meanings.split()]

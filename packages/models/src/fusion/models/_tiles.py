@@ -14,6 +14,7 @@ draw), so that no more than a tile's latent is ever in memory, whatever the volu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from itertools import product
 from typing import Protocol
@@ -22,7 +23,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-__all__ = ["WindowedLatent", "balanced_tile", "latent_windows", "tiled_channels"]
+__all__ = ["WindowedLatent", "balanced_tile", "latent_windows", "tile_count", "tiled_channels"]
 
 
 class WindowedLatent(Protocol):
@@ -52,6 +53,17 @@ def latent_windows(length: int, tile: int, context: int) -> list[tuple[int, int]
         if end == length:
             return windows
         start = end - context
+
+
+def tile_count(lengths: Sequence[int], tiles: Sequence[int], context: int) -> int:
+    """How many windows (`latent_windows`) cover ``lengths`` with ``tiles`` cells per axis.
+
+    >>> tile_count([10, 7], [6, 6], 2)
+    4
+    """
+    return math.prod(
+        len(latent_windows(n, t, context)) for n, t in zip(lengths, tiles, strict=True)
+    )
 
 
 def balanced_tile(length: int, most: int, context: int) -> int:

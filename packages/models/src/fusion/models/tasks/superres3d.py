@@ -22,6 +22,7 @@ from fusion.registry.tasks import CheckRequest, Task
 
 from .._checks import check_onnx_entry
 from .._cli import add_model_run_options, stored_fractions
+from .._generate import size_rule
 from .._superres import TASK, superres
 from .generate3d import latent_problems
 
@@ -49,8 +50,6 @@ class SuperResolve3D(Task):
             problems.append("the test_tensors need the `seed` the noise was drawn with")
         if len(card.channels) != 1 or card.channels[0].transform != "identity":
             problems.append("one `identity` channel of the labels output")
-        from .._generate import size_rule
-
         try:
             _, context = size_rule(card)
             if context % 2:
@@ -75,43 +74,35 @@ def wrap_superres_for_check(
     the test input at 1 µm and its fine group, with the ``super-resolve`` activity."""
     from fusion.schema.provenance import new_root, record
 
-    from .._superres import _with_group, fine_coordinate
+    from .._superres import _with_group, coarse_input
 
     card = request.card
-    scale, context = _size(card)
-    lowres = next(t.name for t in card.inputs if t.name != card.latent.tensor)
+    scale, context = size_rule(card)
     halo = context // 2
-    coarse = np.asarray(inputs[lowres][0, 0])[(slice(halo, -halo),) * 3].astype(np.uint8)
-    axes = {a: np.arange(n, dtype=np.float64) for a, n in zip("zyx", coarse.shape, strict=True)}
-    units = {"units": "um"}
+    coarse = np.asarray(inputs[coarse_input(card)][0, 0])[(slice(halo, -halo),) * 3]
     flags = {"flag_values": [0, 1], "flag_meanings": "rest NMC", "units": "1",
              "long_name": "particles", "modality": "XCT", "origin": "measured",
              "provenance": "test-input"}  # fmt: skip
-    coarse_ds = xr.Dataset(
-        {"particles": (("z", "y", "x"), coarse, flags)},
-        coords={a: (a, v, units) for a, v in axes.items()},
+    axes = {
+        a: (a, np.arange(n, dtype=np.float64), {"units": "um"})
+        for a, n in zip("zyx", coarse.shape, strict=True)
+    }
+    particles = xr.DataArray(
+        coarse.astype(np.uint8), dims=("z", "y", "x"), coords=axes, attrs=flags
     )
-    tree = xr.DataTree.from_dict(
-        {"/": xr.Dataset(attrs={"fusion": new_root("registry check")}), "/coarse": coarse_ds}
-    )
+    tree = xr.DataTree.from_dict({
+        "/": xr.Dataset(attrs={"fusion": new_root("registry check")}),
+        "/coarse": particles.to_dataset(name="particles"),
+    })  # fmt: skip
     tree = record(
         tree, "load", activity_id="test-input", generated=["/coarse/particles"],
         parameters={"test_tensors": request.ref}, software="fusion-models",
     )  # fmt: skip
-    (labels,) = outputs.values() if len(outputs) == 1 else [outputs[card.channels[0].tensor]]
-    fine = {a: (i, fine_coordinate(v, scale)) for i, (a, v) in enumerate(axes.items())}
     return _with_group(
-        tree, "coarse_fine", np.asarray(labels[0]), fine, card.channels[0], flags,
-        used="/coarse/particles", model=(request.ref, request.sha256),
+        tree, "coarse_fine", np.asarray(outputs[card.channels[0].tensor][0]), particles, scale,
+        card.channels[0], used="/coarse/particles", model=(request.ref, request.sha256),
         parameters={"seed": card.test_tensors.seed}, started=None,
-        coarse_coords=coarse_ds,
     )  # fmt: skip
-
-
-def _size(card: Any) -> tuple[int, int]:
-    from .._generate import size_rule
-
-    return size_rule(card)
 
 
 def register_superres(subparsers: argparse._SubParsersAction) -> None:
@@ -137,25 +128,14 @@ def register_superres(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_superres)
 
 
-def check_output_room(args: argparse.Namespace, options: dict) -> None:
-    """Before any tile: refuse an output the target's disk cannot hold."""
+def check_output_room(output: str, tree: xr.DataTree, group: str) -> None:
+    """Before any tile runs (the fine phase is still lazy): refuse an output the target's
+    disk cannot hold."""
     from fusion.schema import check_room, room_note
 
-    from .._generate import size_rule
-    from .._open import resolve_model
-    from .._segment import open_tree
-    from .._superres import output_nbytes
-
-    card = resolve_model(args.model, registry=args.registry, offline=args.offline).card
-    if card.task != "super-resolve-3d" or card.latent is None:
-        return  # superres() refuses it, in its words
-    scale, _ = size_rule(card)
-    try:
-        nbytes = output_nbytes(open_tree(args.input, options), args.channel, scale, args.region)
-    except Exception:
-        return  # superres() says what is wrong with the input
-    room = check_room(args.output, nbytes, f"a {nbytes:,}-voxel phase map (uint8)")
-    if note := room_note(room):
+    phase = tree[group.strip("/")]["phase"]
+    words = f"a {'×'.join(map(str, phase.shape))} phase map (uint8)"
+    if note := room_note(check_room(output, phase.nbytes, words)):
         print(note, file=sys.stderr)
 
 
@@ -181,18 +161,18 @@ def run_superres(args: argparse.Namespace) -> int:
     options = storage_options_from(args)
     with scheduler_from(args):
         check_reachable(args.output)
-        check_output_room(args, options)
         tree = superres(
             args.input, args.model, channel=args.channel, group=args.group,
             region=args.region, seed=args.seed,
             device=args.device, tile=args.tile or "auto", registry=args.registry,
             offline=args.offline, storage_options=options,
         )  # fmt: skip
+        activities = tree.attrs["fusion"]["provenance"]["activities"]
+        run = next(a for a in reversed(activities.values()) if a["type"] == "super-resolve")
+        (made,) = run["generated"]
+        group, name = made.rsplit("/", 1)
+        check_output_room(args.output, tree, group)
         where = write(tree, args.output, overwrite=args.overwrite, storage_options=options)
-    activities = tree.attrs["fusion"]["provenance"]["activities"]
-    run = next(a for a in reversed(activities.values()) if a["type"] == "super-resolve")
-    (made,) = run["generated"]
-    group, name = made.rsplit("/", 1)
     shape = "×".join(str(n) for n in tree[group.strip("/")]["phase"].shape)
     fractions = stored_fractions(where, options, group, name)
     print(f"wrote {where}: {made} ({shape}) from {run['parameters']['input_channel']} "

@@ -350,11 +350,7 @@ def main(argv: list[str] | None = None) -> None:
         run.elapsed += time.monotonic() - t0
         if run.iteration % cfg.log_every == 0:
             mean = {
-                k: float(
-                    np.mean([s[k] for s in sums], axis=0).round(4).tolist()
-                    if k != "fractions"
-                    else 0
-                )
+                k: round(float(np.mean([s[k] for s in sums])), 4)
                 for k in sums[0]
                 if k != "fractions"
             }
